@@ -1,0 +1,64 @@
+"""The ``lit-robust`` command: a LightningCLI over every defense and datamodule of the package.
+
+Short class names resolve in configs (``class_path: RobustClassifier``, ``class_path: LeNet5``) because the
+package's modules are imported here. The datamodule's ``num_classes``, ``in_channels``, ``input_size``, ``mean``
+and ``std`` are linked into the model and its backbone, so a config names each of them at most once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+import lit_robust.attacks
+import lit_robust.callbacks
+import lit_robust.models  # noqa: F401  (registers the backbones' short names)
+from lit_robust.data import InMemoryImageDataModule
+from lit_robust.defenses import RobustClassifier
+
+DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
+
+
+class RobustCLI(LightningCLI):
+    """LightningCLI with the datamodule's metadata linked into the model."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        for source, target in (
+            ("num_classes", "model.init_args.num_classes"),
+            ("mean", "model.init_args.mean"),
+            ("std", "model.init_args.std"),
+            ("num_classes", "model.init_args.backbone.init_args.num_classes"),
+            ("in_channels", "model.init_args.backbone.init_args.in_channels"),
+            ("input_size", "model.init_args.backbone.init_args.input_size"),
+        ):
+            parser.link_arguments(f"data.{source}", target, apply_on="instantiate")
+
+
+def main(args: list[str] | None = None) -> RobustCLI | None:
+    """Entry point of ``lit-robust``; ``args`` replaces ``sys.argv[1:]`` (tests call ``main([...])``).
+
+    Configuration mistakes that only show when objects are built (an impossible value, a missing dataset)
+    end with a short message naming the problem instead of a traceback; set ``LIT_ROBUST_DEBUG=1`` to see it.
+    """
+    try:
+        return RobustCLI(
+            RobustClassifier,
+            InMemoryImageDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            args=args,
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        message = textwrap.fill(f"lit-robust: error: {error}", width=100)
+        print(f"{message}\n(set {DEBUG_VARIABLE}=1 to see the traceback)", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+_ = (lit_robust.attacks, lit_robust.callbacks)

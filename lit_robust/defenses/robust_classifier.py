@@ -1,0 +1,154 @@
+"""`RobustClassifier`: standard training, and the base class of every lit_robust defense."""
+
+from __future__ import annotations
+
+import inspect
+from types import FrameType
+from typing import Any, Literal, NamedTuple
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.core.mixins import hparams_mixin
+from lightning.pytorch.utilities.parsing import collect_init_args
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from lit_robust.models import Normalize
+
+Stage = Literal["train", "val", "test"]
+
+
+class TrainingOutput(NamedTuple):
+    """What :meth:`RobustClassifier.training_loss` returns.
+
+    Attributes:
+        loss: the scalar that is minimised.
+        logits: logits on the clean batch, used for the ``train/acc`` metric.
+    """
+
+    loss: Tensor
+    logits: Tensor
+
+
+class RobustClassifier(L.LightningModule):
+    """An image classifier whose inputs are [0, 1] pixels: ``Normalize`` first, then the backbone.
+
+    Every epsilon is therefore in pixel space, and any attack can call the module directly. Subclasses
+    (the defenses) override small hooks instead of ``training_step``:
+
+    - :meth:`training_loss` returns the loss of a training batch (and the clean logits for metrics);
+    - :meth:`forward` is the defended model that predictions and attacks see (for example a test-time
+      preprocessing step or an ensemble average);
+    - :meth:`configure_metrics` builds the torchmetrics collection logged for each stage.
+
+    Args:
+        backbone: the network mapping normalised images to logits.
+        num_classes: number of classes (linked from the datamodule by the CLI).
+        mean: per-channel mean of the normalisation layer (linked from the datamodule by the CLI).
+        std: per-channel standard deviation of the normalisation layer.
+        optimizer: optimiser factory taking the parameters (``OptimizerCallable``).
+        lr_scheduler: optional learning-rate scheduler factory taking the optimiser.
+        lr_scheduler_interval: step the scheduler every ``"epoch"`` or every ``"step"``.
+        lr_scheduler_monitor: metric a ``ReduceLROnPlateau`` scheduler watches.
+        label_smoothing: label smoothing of the training cross-entropy (the Pixel Redrawn paper uses 0.1).
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_classes: int = 10,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_scheduler_interval: Literal["epoch", "step"] = "epoch",
+        lr_scheduler_monitor: str = "val/loss",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
+        self.save_hyperparameters(ignore=_injected_modules(inspect.currentframe()))
+        self.num_classes = num_classes
+        self.normalize = Normalize(mean if mean is not None else [0.0], std if std is not None else [1.0])
+        self.backbone = backbone
+        self.optimizer_factory = optimizer
+        self.lr_scheduler_factory = lr_scheduler
+        self.metrics = nn.ModuleDict({stage: self.configure_metrics(stage) for stage in ("train", "val", "test")})
+
+    # ----------------------------------------------------------------------------------------- hooks
+    def configure_metrics(self, stage: Stage) -> MetricCollection:
+        """The metrics of one stage, logged as ``{stage}/{name}``. Override to add metrics."""
+        return MetricCollection(
+            {"acc": MulticlassAccuracy(num_classes=self.num_classes, average="micro")}, prefix=f"{stage}/"
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of the defended model for images ``x`` in [0, 1]."""
+        return self.backbone(self.normalize(x))
+
+    def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
+        """Loss of a training batch. Standard training: cross-entropy on the clean batch."""
+        logits = self(x)
+        return TrainingOutput(self.classification_loss(logits, y), logits)
+
+    def classification_loss(self, logits: Tensor, y: Tensor) -> Tensor:
+        """Cross-entropy with the configured label smoothing."""
+        return F.cross_entropy(logits, y, label_smoothing=self.hparams.get("label_smoothing", 0.0))
+
+    # ------------------------------------------------------------------------------- Lightning steps
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        output = self.training_loss(x, y)
+        self.metrics["train"].update(output.logits.detach(), y)
+        self.log("train/loss", output.loss, prog_bar=True, batch_size=len(y))
+        self.log_dict(self.metrics["train"], on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        return output.loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
+        """Class probabilities of the batch (a ``(x, y)`` pair or images alone)."""
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self(x).softmax(dim=-1)
+
+    def _evaluate(self, batch: tuple[Tensor, Tensor], stage: Stage) -> None:
+        x, y = batch
+        logits = self(x)
+        self.metrics[stage].update(logits, y)
+        self.log(f"{stage}/loss", F.cross_entropy(logits, y), sync_dist=True, batch_size=len(y))
+        self.log_dict(self.metrics[stage], prog_bar=stage == "val", batch_size=len(y))
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.lr_scheduler_factory is None:
+            return optimizer
+        scheduler = {
+            "scheduler": self.lr_scheduler_factory(optimizer),
+            "interval": self.hparams.get("lr_scheduler_interval", "epoch"),
+            "monitor": self.hparams.get("lr_scheduler_monitor", "val/loss"),
+        }
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def _injected_modules(frame: FrameType | None) -> list[str]:
+    """Constructor arguments that are live ``nn.Module`` objects, to keep out of the saved hparams.
+
+    Through the CLI, Lightning hands the module its config (``class_path`` dictionaries) instead, which lets
+    ``load_from_checkpoint`` rebuild every injected part, so nothing is left out there. Built in Python, the
+    modules are already in the state dict and must be passed to ``load_from_checkpoint`` again
+    (``RobustClassifier.load_from_checkpoint(path, backbone=LeNet5())``).
+    """
+    if hparams_mixin._given_hyperparameters.get() is not None or frame is None:
+        return []
+    arguments = collect_init_args(frame, [], classes=(hparams_mixin.HyperparametersMixin,))
+    return [name for args in arguments for name, value in args.items() if isinstance(value, nn.Module)]

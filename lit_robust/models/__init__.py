@@ -1,0 +1,31 @@
+"""Pure ``nn.Module`` building blocks: the normalisation layer and the backbones from the papers.
+
+Every backbone takes ``in_channels``, ``num_classes`` and ``input_size`` first (all keyword-able, with
+defaults), so the CLI can link them from the datamodule, and returns logits.
+"""
+
+from lit_robust.models.at2l_mnist import MnistModelA, MnistModelB, MnistModelC, MnistModelD
+from lit_robust.models.basic_cnn import PRBasicCNN
+from lit_robust.models.layers import Conv2dSame
+from lit_robust.models.lenet import LeNet5
+from lit_robust.models.mlp import MLP
+from lit_robust.models.normalize import Normalize
+from lit_robust.models.resnet import ResNet18, ResNet50
+from lit_robust.models.vgg import VGG16
+from lit_robust.models.wide_resnet import WideResNet
+
+__all__ = [
+    "MLP",
+    "VGG16",
+    "Conv2dSame",
+    "LeNet5",
+    "MnistModelA",
+    "MnistModelB",
+    "MnistModelC",
+    "MnistModelD",
+    "Normalize",
+    "PRBasicCNN",
+    "ResNet18",
+    "ResNet50",
+    "WideResNet",
+]
