@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from typing import Any
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-import lit_robust.attacks
-import lit_robust.callbacks
+import lit_robust.attacks  # noqa: F401  (registers the attacks for YAML)
+import lit_robust.callbacks  # noqa: F401  (registers the callbacks)
 import lit_robust.models  # noqa: F401  (registers the backbones' short names)
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
@@ -35,6 +36,25 @@ class RobustCLI(LightningCLI):
             ("input_size", "model.init_args.backbone.init_args.input_size"),
         ):
             parser.link_arguments(f"data.{source}", target, apply_on="instantiate")
+
+    def _dump_config(self) -> None:
+        # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
+        # asserts that every parent key exists. A nested class whose arguments are all link targets (a backbone
+        # taking only in_channels, num_classes and input_size) is dumped without ``init_args``: add it empty.
+        super()._dump_config()
+        _add_empty_init_args(self.config_dump)
+
+
+def _add_empty_init_args(config: Any) -> None:
+    """Gives every ``class_path`` dictionary nested in ``config`` an ``init_args`` entry."""
+    if isinstance(config, dict):
+        if "class_path" in config:
+            config.setdefault("init_args", {})
+        for value in config.values():
+            _add_empty_init_args(value)
+    elif isinstance(config, list):
+        for value in config:
+            _add_empty_init_args(value)
 
 
 def main(args: list[str] | None = None) -> RobustCLI | None:
@@ -59,6 +79,3 @@ def main(args: list[str] | None = None) -> RobustCLI | None:
         message = textwrap.fill(f"lit-robust: error: {error}", width=100)
         print(f"{message}\n(set {DEBUG_VARIABLE}=1 to see the traceback)", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-_ = (lit_robust.attacks, lit_robust.callbacks)

@@ -50,7 +50,6 @@ def test_config_runs_one_batch_on_synthetic_data(config, tmp_path, monkeypatch):
             str(config),
             f"--data={data_config}",
             "--trainer.fast_dev_run=true",
-            "--trainer.logger=false",
             "--trainer.enable_progress_bar=false",
         ]
     )

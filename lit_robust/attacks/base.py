@@ -10,7 +10,7 @@ left as it was. Randomness comes from an explicit ``torch.Generator`` when one i
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import torch
@@ -30,6 +30,18 @@ def flat_norm(v: Tensor, norm: Norm) -> Tensor:
     return flat.abs().sum(dim=1)
 
 
+def per_sample(values: Tensor, like: Tensor) -> Tensor:
+    """Reshapes per-sample ``values`` of shape ``(batch,)`` to broadcast against ``like``."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+def clip_norm(v: Tensor, max_norm: float | None) -> Tensor:
+    """Scales each sample of ``v`` down to an L2 norm of at most ``max_norm`` (``None``: unchanged)."""
+    if max_norm is None:
+        return v
+    return v * per_sample((max_norm / flat_norm(v, "L2").clamp_min(1e-12)).clamp(max=1.0), v)
+
+
 def project(x_adv: Tensor, x: Tensor, eps: float | None, norm: Norm) -> Tensor:
     """Projects ``x_adv`` onto the ``eps``-ball around ``x`` (``norm``) intersected with the [0, 1] box.
 
@@ -42,8 +54,7 @@ def project(x_adv: Tensor, x: Tensor, eps: float | None, norm: Norm) -> Tensor:
         if norm == "Linf":
             delta = delta.clamp(-eps, eps)
         elif norm == "L2":
-            scale = (eps / flat_norm(delta, "L2").clamp_min(1e-12)).clamp(max=1.0)
-            delta = delta * scale.view(-1, *([1] * (x.dim() - 1)))
+            delta = clip_norm(delta, eps)
         else:
             delta = _project_l1(delta, eps)
         x_adv = x + delta
@@ -61,6 +72,21 @@ def _project_l1(delta: Tensor, eps: float) -> Tensor:
     theta = ((cumsum.gather(1, rho) - eps) / (rho + 1).to(flat.dtype)).clamp_min(0)
     projected = flat.sign() * (flat.abs() - theta).clamp_min(0)
     return torch.where(inside.unsqueeze(1), flat, projected).view_as(delta)
+
+
+def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
+    """Raises a ``ValueError`` naming the allowed values when ``value`` is not one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+
+
+def check_positive(name: str, value: float | None, allow_none: bool = False) -> None:
+    """Raises a ``ValueError`` unless ``value`` is > 0 (or ``None`` where that is allowed)."""
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}.")
 
 
 class Attack:
@@ -92,20 +118,24 @@ class Attack:
         if generator is None and self.seed is not None:
             generator = torch.Generator(device=x.device).manual_seed(self.seed)
         modes = _modes(model)
-        with torch.inference_mode(False), torch.enable_grad():
-            x_clean = x.detach().clone()
-            y_clean = y.detach().clone()
-            x_adv = self.perturb(model, x_clean, y_clean, generator)
-            x_adv = project(x_adv.detach().to(x.dtype), x_clean, self.eps, self.norm)
-        _restore(model, modes)
-        return x_adv
+        try:
+            with torch.inference_mode(False), torch.enable_grad():
+                x_clean = x.detach().clone()
+                y_clean = y.detach().clone()
+                x_adv = self.perturb(model, x_clean, y_clean, generator)
+                return project(x_adv.detach().to(x.dtype), x_clean, self.eps, self.norm)
+        finally:
+            _restore(modes)
 
     def perturb(self, model: Model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
         """Returns the adversarial batch; the caller projects it onto the threat model afterwards."""
         raise NotImplementedError
 
     def with_eps(self, eps: float) -> Attack:
-        """A shallow copy of this attack with another radius (used to sweep an epsilon grid)."""
+        """A shallow copy of this attack with another radius (used to sweep an epsilon grid).
+
+        Step sizes given explicitly stay as given; those left to their default rule follow ``eps``.
+        """
         clone = copy.copy(self)
         clone.eps = eps
         return clone
@@ -115,19 +145,16 @@ class Attack:
         return f"{type(self).__name__}({fields})"
 
 
-def input_gradient(model: Model, x: Tensor, loss_fn: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
-    """Gradient of ``loss_fn(model(x)).sum()`` with respect to ``x`` only; returns ``(grad, logits)``."""
-    x = x.detach().requires_grad_(True)
-    logits = model(x)
-    (grad,) = torch.autograd.grad(loss_fn(logits).sum(), x)
-    return grad.detach(), logits.detach()
-
-
 def _check_inputs(x: Tensor, y: Tensor) -> None:
     if not x.is_floating_point():
         raise TypeError(f"attack input must be a float tensor in [0, 1], got dtype {x.dtype}.")
-    if y.shape[:1] != x.shape[:1]:
-        raise ValueError(f"labels have batch size {y.shape[:1]} but images have {x.shape[:1]}.")
+    if y.is_floating_point() or y.dim() != 1:
+        raise ValueError(
+            f"labels must be an integer class-index tensor of shape (batch,), got dtype {y.dtype} "
+            f"and shape {tuple(y.shape)}."
+        )
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"labels have batch size {y.shape[0]} but images have {x.shape[0]}.")
     if x.numel() and (x.min() < 0 or x.max() > 1):
         raise ValueError(
             f"attack input must lie in [0, 1] (pixel space; normalisation belongs inside the model), "
@@ -139,6 +166,7 @@ def _modes(model: Model) -> list[tuple[nn.Module, bool]]:
     return [(m, m.training) for m in model.modules()] if isinstance(model, nn.Module) else []
 
 
-def _restore(model: Model, modes: list[tuple[nn.Module, bool]]) -> None:
+def _restore(modes: list[tuple[nn.Module, bool]]) -> None:
     for module, training in modes:
-        module.training = training
+        if module.training != training:
+            module.training = training

@@ -73,13 +73,15 @@ class RobustClassifier(L.LightningModule):
             raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
-        self.save_hyperparameters(ignore=_injected_modules(inspect.currentframe()))
+        self.save_hyperparameters(ignore=_live_objects(inspect.currentframe()))
         self.num_classes = num_classes
         self.normalize = Normalize(mean if mean is not None else [0.0], std if std is not None else [1.0])
         self.backbone = backbone
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler
-        self.metrics = nn.ModuleDict({stage: self.configure_metrics(stage) for stage in ("train", "val", "test")})
+        self.train_metrics = self.configure_metrics("train")
+        self.val_metrics = self.configure_metrics("val")
+        self.test_metrics = self.configure_metrics("test")
 
     # ----------------------------------------------------------------------------------------- hooks
     def configure_metrics(self, stage: Stage) -> MetricCollection:
@@ -105,9 +107,9 @@ class RobustClassifier(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         output = self.training_loss(x, y)
-        self.metrics["train"].update(output.logits.detach(), y)
+        self.train_metrics.update(output.logits.detach(), y)
         self.log("train/loss", output.loss, prog_bar=True, batch_size=len(y))
-        self.log_dict(self.metrics["train"], on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log_dict(self.train_metrics, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
         return output.loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -124,9 +126,10 @@ class RobustClassifier(L.LightningModule):
     def _evaluate(self, batch: tuple[Tensor, Tensor], stage: Stage) -> None:
         x, y = batch
         logits = self(x)
-        self.metrics[stage].update(logits, y)
+        metrics = self.val_metrics if stage == "val" else self.test_metrics
+        metrics.update(logits, y)
         self.log(f"{stage}/loss", F.cross_entropy(logits, y), sync_dist=True, batch_size=len(y))
-        self.log_dict(self.metrics[stage], prog_bar=stage == "val", batch_size=len(y))
+        self.log_dict(metrics, prog_bar=stage == "val", batch_size=len(y))
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())
@@ -140,15 +143,21 @@ class RobustClassifier(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
-def _injected_modules(frame: FrameType | None) -> list[str]:
-    """Constructor arguments that are live ``nn.Module`` objects, to keep out of the saved hparams.
+def _live_objects(frame: FrameType | None) -> list[str]:
+    """Constructor arguments that are live objects (modules, optimiser factories), kept out of the hparams.
 
     Through the CLI, Lightning hands the module its config (``class_path`` dictionaries) instead, which lets
-    ``load_from_checkpoint`` rebuild every injected part, so nothing is left out there. Built in Python, the
-    modules are already in the state dict and must be passed to ``load_from_checkpoint`` again
-    (``RobustClassifier.load_from_checkpoint(path, backbone=LeNet5())``).
+    ``load_from_checkpoint`` rebuild every injected part, so nothing is left out there. Built in Python, such
+    arguments cannot be saved in a weights-only checkpoint: modules are already in the state dict and must be
+    passed to ``load_from_checkpoint`` again (``RobustClassifier.load_from_checkpoint(path, backbone=LeNet5())``),
+    and factories fall back to their defaults unless passed too.
     """
     if hparams_mixin._given_hyperparameters.get() is not None or frame is None:
         return []
     arguments = collect_init_args(frame, [], classes=(hparams_mixin.HyperparametersMixin,))
-    return [name for args in arguments for name, value in args.items() if isinstance(value, nn.Module)]
+    return [
+        name
+        for args in arguments
+        for name, value in args.items()
+        if isinstance(value, nn.Module) or callable(value)
+    ]

@@ -14,7 +14,7 @@ class VGG16(nn.Module):
     This is the usual CIFAR VGG-16 (14.7M parameters for 10 classes) rather than the ImageNet head with two
     4096-wide layers. The first convolution takes ``in_channels``, and the max-pools use ``ceil_mode=True``,
     which changes nothing for sizes divisible by 32 and lets 28x28 images pass all five pools (28, 14, 7,
-    4, 2, 1) instead of failing at the last one. Layers keep PyTorch's default initialisation.
+    4, 2, 1) instead of failing at the last one. Weights are initialised as in torchvision's ``VGG``.
 
     Args:
         in_channels: channels of the input images.
@@ -32,6 +32,13 @@ class VGG16(nn.Module):
                 layer.ceil_mode = True
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(512, num_classes)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0, 0.01)
+                nn.init.zeros_(module.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.avgpool(self.features(x)).flatten(1))

@@ -1,0 +1,44 @@
+"""Random starting points and the per-point choice of the best result over restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from lit_robust.attacks.base import Norm, flat_norm, per_sample
+
+RestartRun = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]
+
+
+def random_start(x: Tensor, eps: float, norm: Norm, generator: torch.Generator | None) -> Tensor:
+    """A point drawn uniformly from the ``eps``-ball around ``x`` (Linf or L2), clipped to [0, 1]."""
+    if norm == "Linf":
+        noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return (x + eps * (2 * noise - 1)).clamp_(0.0, 1.0)
+    direction = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    direction /= per_sample(flat_norm(direction, "L2").clamp_min(1e-12), x)
+    uniform = torch.rand(x.shape[0], generator=generator, device=x.device, dtype=x.dtype)
+    radius = eps * uniform ** (1.0 / x[0].numel())
+    return (x + per_sample(radius, x) * direction).clamp_(0.0, 1.0)
+
+
+def best_of_restarts(x: Tensor, restarts: int, run: RestartRun) -> Tensor:
+    """Runs an attack ``restarts`` times and keeps, per point, the first successful result or else the one
+    with the highest loss. Later restarts only attack the points no earlier restart has fooled.
+
+    ``run(index)`` attacks ``x[index]`` and returns ``(x_adv, success, loss)`` for those points.
+    """
+    best = x.clone()
+    best_loss = torch.full(x.shape[:1], float("-inf"), device=x.device, dtype=x.dtype)
+    index = torch.arange(x.shape[0], device=x.device)
+    for _ in range(restarts):
+        x_adv, success, loss = run(index)
+        better = success | (loss > best_loss[index])
+        best[index[better]] = x_adv[better]
+        best_loss[index[better]] = loss[better].to(x.dtype)
+        index = index[~success]
+        if index.numel() == 0:
+            break
+    return best

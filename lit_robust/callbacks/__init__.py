@@ -1,0 +1,14 @@
+"""Callbacks: evaluation inside the running validation and test loops, and training throughput."""
+
+from lit_robust.callbacks.robustness import RobustnessEvaluation
+from lit_robust.callbacks.subset import EvaluationSubset
+from lit_robust.callbacks.throughput import TrainingThroughput
+from lit_robust.callbacks.transfer import TransferEvaluation, load_source
+
+__all__ = [
+    "EvaluationSubset",
+    "RobustnessEvaluation",
+    "TrainingThroughput",
+    "TransferEvaluation",
+    "load_source",
+]

@@ -1,0 +1,115 @@
+"""`TransferEvaluation`: adversarial examples crafted on a source model, evaluated on the trained one."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import lightning as L
+from torch import nn
+
+from lit_robust.attacks.base import Norm
+from lit_robust.callbacks.robustness import RobustnessEvaluation
+from lit_robust.defenses import RobustClassifier
+from lit_robust.evaluation.engine import BlockEvaluator
+from lit_robust.evaluation.plan import AttackFn, Epsilons
+from lit_robust.evaluation.results import Kind
+
+
+def load_source(path: str | Path) -> RobustClassifier:
+    """Loads a ``RobustClassifier`` (or defense) checkpoint with ``weights_only=True``: CPU, eval mode.
+
+    The module is rebuilt from the checkpoint's hyper-parameters as ``load_from_checkpoint`` does, which works
+    for checkpoints made by ``lit-robust fit`` (the backbone's config is stored). A checkpoint made in Python
+    does not store an injected backbone: load it yourself with
+    ``RobustClassifier.load_from_checkpoint(path, backbone=...)`` and pass the module instead.
+
+    Raises:
+        FileNotFoundError: if ``path`` is not a file.
+        ValueError: if the file is not a loadable checkpoint (naming the path and the cause).
+    """
+    path = _existing_file(path)
+    try:
+        return RobustClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
+    except TypeError as error:
+        raise ValueError(
+            f"cannot rebuild the model of source checkpoint {str(path)!r} from its hyper-parameters "
+            f"({error}); if it was saved from Python, load it with RobustClassifier.load_from_checkpoint("
+            "path, backbone=...) and pass the module as the source."
+        ) from error
+    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+        raise ValueError(f"source checkpoint {str(path)!r} is not a loadable checkpoint: {error}") from error
+
+
+def _existing_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"source checkpoint {str(path)!r} does not exist (or is not a file).")
+    return path
+
+
+class TransferEvaluation(RobustnessEvaluation):
+    """Black-box transfer evaluation: each attack runs against ``source``, its examples are judged by the
+    trained model; logs ``{stage}/transfer_acc/{attack}/eps={eps}`` and ``.../transfer_acc/worst/eps={eps}``.
+
+    Everything else (the subset, the blocks over ranks, the epsilon rules, TensorBoard output) is
+    :class:`RobustnessEvaluation`'s, with ``transfer_eval`` in place of ``robust_eval`` in the other names.
+    With ``sanity_checks`` the white-box attacks run as well (not logged), to flag transfer examples that
+    beat them (a sign of masked white-box gradients); that doubles the cost.
+
+    Args:
+        source: a checkpoint path of a ``RobustClassifier`` (see :func:`load_source`) or a module (put in eval
+            mode and moved to the trained model's device).
+        attacks: attacks by name, run against the source model.
+        epsilons: as in :class:`RobustnessEvaluation`.
+        norm: norm of the epsilon grid.
+        every_n_epochs: while fitting, evaluate every this many epochs.
+        num_samples: size of the evaluation subset.
+        batch_size: points attacked at once.
+        sanity_checks: run the sanity checks, including the white-box comparison.
+        tolerance: accuracy difference (a fraction) that makes a sanity check fail.
+        seed: seed of the attacks' per-block generators.
+        log_images: log clean and transfer examples to TensorBoard.
+        num_images: images per row of that grid.
+        log_figure: log the accuracy-against-epsilon figure to TensorBoard.
+
+    Raises:
+        FileNotFoundError: if ``source`` is a path that does not exist.
+    """
+
+    log_group = "transfer_eval"
+    accuracy_kind: Kind = "transfer_acc"
+    logged_kinds: tuple[Kind, ...] = ("clean_acc", "transfer_acc")
+
+    def __init__(
+        self,
+        source: str | nn.Module,
+        attacks: Mapping[str, AttackFn],
+        epsilons: Epsilons = None,
+        norm: Norm = "Linf",
+        every_n_epochs: int = 1,
+        num_samples: int = 512,
+        batch_size: int = 256,
+        sanity_checks: bool = False,
+        tolerance: float = 0.02,
+        seed: int | None = 0,
+        log_images: bool = True,
+        num_images: int = 8,
+        log_figure: bool = True,
+    ) -> None:
+        super().__init__(
+            attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
+            log_images, num_images, log_figure,
+        )  # fmt: skip
+        self.source = source if isinstance(source, nn.Module) else _existing_file(source)
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if not isinstance(self.source, nn.Module):
+            self.source = load_source(self.source)
+        self.source.to(pl_module.device).eval()
+
+    def evaluators(self, pl_module: L.LightningModule) -> dict[bool, BlockEvaluator]:
+        transfer = {True: BlockEvaluator(pl_module, self.plan, source=self.source, seed=self.seed)}
+        return {**transfer, **super().evaluators(pl_module)} if self.sanity_checks else transfer

@@ -1,0 +1,26 @@
+"""LightningDataModules: uint8 images in memory, floats in [0, 1] on the device."""
+
+from lit_robust.data.augment import crop_and_flip, random_crop, random_hflip
+from lit_robust.data.base import DatasetNotFoundError, InMemoryImageDataModule
+from lit_robust.data.cifar import CIFAR10
+from lit_robust.data.dataset import TensorImageDataset, keep_batch
+from lit_robust.data.folder import ImageFolderDataModule
+from lit_robust.data.mnist import MNIST, FashionMNIST
+from lit_robust.data.svhn import SVHN
+from lit_robust.data.synthetic import SyntheticImages
+
+__all__ = [
+    "CIFAR10",
+    "MNIST",
+    "SVHN",
+    "DatasetNotFoundError",
+    "FashionMNIST",
+    "ImageFolderDataModule",
+    "InMemoryImageDataModule",
+    "SyntheticImages",
+    "TensorImageDataset",
+    "crop_and_flip",
+    "keep_batch",
+    "random_crop",
+    "random_hflip",
+]

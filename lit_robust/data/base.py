@@ -1,0 +1,214 @@
+"""The base of lit_robust's datamodules: uint8 images in memory, floats in [0, 1] on the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from lit_robust.data.augment import crop_and_flip
+from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
+
+Split = Literal["train", "test"]
+STAGES = ("fit", "validate", "test", "predict")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's raw files are missing; the message says where they were looked for and how to get them."""
+
+
+def check_int(name: str, value: int, minimum: int) -> None:
+    """Raises a ValueError naming ``name`` unless ``value`` is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def check_val_size(val_size: int | float) -> None:
+    """Raises a ValueError unless ``val_size`` is a count >= 0 or a fraction in [0, 1)."""
+    is_count = isinstance(val_size, int) and not isinstance(val_size, bool) and val_size >= 0
+    is_fraction = isinstance(val_size, float) and 0.0 <= val_size < 1.0
+    if not (is_count or is_fraction):
+        raise ValueError(f"val_size must be a count >= 0 or a fraction in [0, 1), got {val_size!r}.")
+
+
+class InMemoryImageDataModule(LightningDataModule):
+    """A dataset held in memory as uint8 images ``(N, C, H, W)`` and int64 labels.
+
+    Batches reach the model as float images in [0, 1] (converted on the device in
+    :meth:`on_after_batch_transfer`) and int64 labels. While training, and only when ``augment`` is set,
+    the images are randomly cropped with ``input_size // 8`` pixels of zero padding (4 for 32x32 images)
+    and, where the class sets ``hflip``, mirrored left-right.
+
+    The class metadata ``num_classes``, ``in_channels``, ``input_size`` and the per-channel ``mean`` and
+    ``std`` of the training images are known without loading any data, so the CLI can link them into the
+    model when both are instantiated.
+
+    ``setup("fit")`` holds out a seeded validation split of the raw training split (the same split for the
+    same ``seed`` and ``val_size``); ``val_size=0`` means no validation: ``val_dataloader`` returns an empty
+    list, so Lightning skips the validation loop (warning that its length is zero), and
+    ``setup("validate")`` raises. ``test`` and ``predict`` use the raw test split.
+
+    Wrappers that extend the training set read and replace :attr:`train_data`: after ``setup("fit")`` it
+    is the ``(images, labels)`` tuple of the training split; ``setup`` never rebuilds a split that is
+    already set, and :meth:`train_dataloader` reads the attribute at each call. :attr:`val_data` and
+    :attr:`test_data` work the same way.
+
+    Subclasses set the metadata and implement :meth:`load_split`; those that read files also implement
+    :meth:`find_raw_dir`, :meth:`missing_data_message` and, when they can, :meth:`download`.
+
+    Args:
+        data_dir: Directory holding (or receiving) the raw files.
+        batch_size: Training batch size.
+        eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
+        val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
+            (rounded, at least one image); 0 disables validation.
+        seed: Seed of the train/validation split.
+        num_workers: DataLoader worker processes (0 loads in the main process).
+        augment: Randomly crop (and flip, where the dataset allows it) training batches.
+        download: Download the raw files with torchvision when they are not found.
+    """
+
+    num_classes: int
+    in_channels: int
+    input_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    hflip: bool = True
+    """Whether augmentation mirrors images (off for digits, whose mirror images are not digits)."""
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 128,
+        eval_batch_size: int | None = None,
+        val_size: int | float = 0.1,
+        seed: int = 0,
+        num_workers: int = 0,
+        augment: bool = False,
+        download: bool = False,
+    ) -> None:
+        super().__init__()
+        check_int("batch_size", batch_size, 1)
+        if eval_batch_size is not None:
+            check_int("eval_batch_size", eval_batch_size, 1)
+        check_val_size(val_size)
+        check_int("seed", seed, 0)
+        check_int("num_workers", num_workers, 0)
+        self.save_hyperparameters()
+        self.train_data: Batch | None = None
+        self.val_data: Batch | None = None
+        self.test_data: Batch | None = None
+
+    def load_split(self, split: Split) -> Batch:
+        """Returns the raw ``split`` as uint8 images ``(N, C, H, W)`` and int64 labels ``(N,)``."""
+        raise NotImplementedError
+
+    def find_raw_dir(self) -> Path | None:
+        """Returns the directory holding the raw files, or ``None`` when they are missing."""
+        raise NotImplementedError
+
+    def missing_data_message(self) -> str:
+        """Says where the raw files were looked for and how to get them."""
+        raise NotImplementedError
+
+    def download(self) -> None:
+        """Downloads the raw files into ``data_dir``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot download its data.")
+
+    def raw_dir(self) -> Path:
+        """The directory holding the raw files; raises :class:`DatasetNotFoundError` when they are missing."""
+        found = self.find_raw_dir()
+        if found is None:
+            raise DatasetNotFoundError(self.missing_data_message())
+        return found
+
+    def prepare_data(self) -> None:
+        """Finds the raw files, downloading them first when they are missing and ``download`` is set.
+
+        Raises:
+            DatasetNotFoundError: if the files are still missing; its message says how to get them.
+        """
+        if self.hparams.download and self.find_raw_dir() is None:
+            self.download()
+        self.raw_dir()
+
+    def setup(self, stage: str) -> None:
+        """Builds the data of ``stage``: train and val for fit, val for validate, test for test/predict."""
+        if stage not in STAGES:
+            raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}.")
+        if stage == "validate" and self.hparams.val_size == 0:
+            raise ValueError("val_size is 0, so there is no validation split: set val_size above 0.")
+        if stage == "fit" and self.train_data is None:
+            self.train_data, self.val_data = self._split_train()
+        elif stage == "validate" and self.val_data is None:
+            self.val_data = self._split_train()[1]
+        elif stage in ("test", "predict") and self.test_data is None:
+            self.test_data = self.load_split("test")
+
+    def _split_train(self) -> tuple[Batch, Batch | None]:
+        """Seeded split of the raw training split into training and validation data."""
+        images, labels = self.load_split("train")
+        total = labels.shape[0]
+        val_size = self.hparams.val_size
+        num_val = val_size
+        if isinstance(val_size, float):
+            num_val = max(1, round(val_size * total)) if val_size > 0 else 0
+        if num_val >= total:
+            raise ValueError(
+                f"val_size={val_size!r} leaves no training images: the {type(self).__name__} training split"
+                f" has {total} images, so val_size must be below {total} (or a smaller fraction)."
+            )
+        order = torch.randperm(total, generator=torch.Generator().manual_seed(self.hparams.seed))
+        val_index, train_index = order[:num_val].sort().values, order[num_val:].sort().values
+        val = (images[val_index], labels[val_index]) if num_val else None
+        return (images[train_index], labels[train_index]), val
+
+    def _loader(self, data: Batch | None, stage: str, batch_size: int, shuffle: bool) -> DataLoader:
+        if data is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no data for this loader: run setup({stage!r}) first."
+            )
+        workers = self.hparams.num_workers
+        return DataLoader(
+            TensorImageDataset(*data),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=False,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            collate_fn=keep_batch,
+        )
+
+    @property
+    def _eval_batch_size(self) -> int:
+        return self.hparams.eval_batch_size or self.hparams.batch_size
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_data, "fit", self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if self.hparams.val_size == 0:
+            return []
+        return self._loader(self.val_data, "validate", self._eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_data, "test", self._eval_batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.test_data, "predict", self._eval_batch_size, shuffle=False)
+
+    def augment_batch(self, images: Tensor) -> Tensor:
+        """Augments a float training batch: random crop (``input_size // 8`` padding), flip if ``hflip``."""
+        return crop_and_flip(images, padding=self.input_size // 8, hflip=self.hflip)
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """Converts the uint8 images to floats in [0, 1] on the device; augments them while training."""
+        images, labels = batch
+        images = images.float().div_(255)
+        if self.hparams.augment and self.trainer is not None and self.trainer.training:
+            images = self.augment_batch(images)
+        return images, labels

@@ -1,0 +1,120 @@
+"""`evaluate_robustness`: robust accuracy of a model under a set of attacks, without a Trainer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from lit_robust.attacks.base import Model, Norm
+from lit_robust.evaluation.engine import BlockEvaluator
+from lit_robust.evaluation.plan import AttackFn, Epsilons, make_plan
+from lit_robust.evaluation.report import RobustnessReport
+from lit_robust.evaluation.results import PointResults
+from lit_robust.evaluation.sanity import run_sanity_checks, warn_flags
+
+Batches = Iterable[tuple[Tensor, Tensor]]
+
+
+def evaluate_robustness(
+    model: Model,
+    x: Tensor | Batches,
+    y: Tensor | None = None,
+    attacks: Mapping[str, AttackFn] | None = None,
+    epsilons: Epsilons = None,
+    *,
+    norm: Norm = "Linf",
+    batch_size: int = 256,
+    source: Model | None = None,
+    sanity_checks: bool = False,
+    tolerance: float = 0.02,
+    seed: int | None = 0,
+    device: torch.device | str | None = None,
+    verbose: bool = False,
+) -> RobustnessReport:
+    """Clean and robust accuracy of ``model`` under every attack at every epsilon, and the worst case.
+
+    A point counts in the worst case at a grid epsilon only if every attack of the grid's norm evaluated
+    there failed on it. Minimum-norm attacks (``attack.minimum_norm``) also give rho (see
+    :class:`lit_robust.metrics.Rho`; points the attack failed on are not averaged, they are the attack's
+    robust accuracy at ``eps=inf``). See :mod:`lit_robust.evaluation.plan` for how ``epsilons`` and ``norm``
+    assign epsilons to attacks and :mod:`lit_robust.evaluation.engine` for the speed rules, which do not
+    change the numbers. Models that are ``nn.Module`` are put in eval mode for the evaluation and restored.
+
+    Args:
+        model: the evaluated model, logits of images in [0, 1] (a ``RobustClassifier`` from a checkpoint).
+        x: images in [0, 1] ``(N, C, H, W)``, or an iterable of ``(images, labels)`` batches (a DataLoader;
+            uint8 images are scaled to [0, 1] as the datamodules do on the device). Each batch is one block.
+        y: labels when ``x`` is a tensor.
+        attacks: attacks by name: lit_robust attacks or any callable ``(model, x, y) -> x_adv``.
+        epsilons: the grid (a list in ``norm``), lists by norm or attack name, or ``None`` (attacks' own).
+        norm: norm of the epsilon grid and of the worst case.
+        batch_size: block size when ``x`` is a tensor.
+        source: craft the examples on this model and evaluate them on ``model`` (transfer results).
+        sanity_checks: run :func:`~lit_robust.evaluation.sanity.run_sanity_checks` (adds L-inf eps 1, and
+            with a ``source`` also the white-box attacks), warn and report the flags.
+        tolerance: accuracy difference (a fraction) that makes a sanity check fail.
+        seed: seed of the per-block generators of lit_robust attacks (``None``: their own seeding).
+        device: where to evaluate; defaults to the device of the model's parameters.
+        verbose: show a progress bar over blocks.
+
+    Raises:
+        ValueError: for inconsistent attacks and epsilons (see :func:`~lit_robust.evaluation.plan.make_plan`),
+            or a tensor ``x`` without labels.
+    """
+    plan = make_plan(attacks or {}, epsilons, norm, add_unbounded=sanity_checks)
+    device = torch.device(device) if device is not None else _device(model)
+    evaluators = {
+        "white_box": BlockEvaluator(model, plan, seed=seed) if source is None or sanity_checks else None,
+        "transfer": BlockEvaluator(model, plan, source=source, seed=seed) if source is not None else None,
+    }
+    parts: dict[str, list[PointResults]] = {name: [] for name, e in evaluators.items() if e is not None}
+    start = time.perf_counter()
+    with _eval_mode(model, source):
+        blocks = _blocks(x, y, batch_size, device)
+        for block, (xb, yb) in enumerate(tqdm(blocks, desc="robustness", disable=not verbose, leave=False)):
+            for name in parts:
+                parts[name].append(evaluators[name](xb, yb, block))
+    results = {name: PointResults.cat(p) for name, p in parts.items()}
+    report = RobustnessReport(plan, results.get("white_box"), results.get("transfer"))
+    if sanity_checks:
+        report.flags = run_sanity_checks(report.summary, plan, tolerance)
+        warn_flags(report.flags)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _blocks(x: Tensor | Batches, y: Tensor | None, batch_size: int, device: torch.device) -> Batches:
+    if isinstance(x, Tensor):
+        if y is None:
+            raise ValueError("evaluate_robustness: pass labels y with an image tensor x.")
+        return _to_device(zip(x.split(batch_size), y.split(batch_size), strict=True), device)
+    return _to_device(x, device)
+
+
+def _to_device(batches: Batches, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
+    for xb, yb in batches:
+        xb = xb.to(device)
+        yield (xb.float() / 255 if xb.dtype == torch.uint8 else xb), yb.to(device)
+
+
+def _device(model: Model) -> torch.device:
+    parameter = next(model.parameters(), None) if isinstance(model, nn.Module) else None
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+@contextmanager
+def _eval_mode(*models: Model | None) -> Iterator[None]:
+    modules = [m for m in models if isinstance(m, nn.Module)]
+    modes = [[(sub, sub.training) for sub in m.modules()] for m in modules]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for sub, training in (pair for pairs in modes for pair in pairs):
+            sub.training = training
