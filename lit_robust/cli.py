@@ -1,8 +1,8 @@
 """The ``lit-robust`` command: a LightningCLI over every defense and datamodule of the package.
 
 Short class names resolve in configs (``class_path: RobustClassifier``, ``class_path: LeNet5``) because the
-package's modules are imported here. The datamodule's ``num_classes``, ``in_channels``, ``input_size``, ``mean``
-and ``std`` are linked into the model and its backbone, so a config names each of them at most once.
+package's modules are imported here. The datamodule's ``num_classes``, ``in_channels``, ``input_size``,
+``mean`` and ``std`` are linked into the model and its backbone, so a config names each of them at most once.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-import lit_robust.attacks  # noqa: F401  (registers the attacks for YAML)
-import lit_robust.callbacks  # noqa: F401  (registers the callbacks)
+import lit_robust.attacks
+import lit_robust.callbacks
 import lit_robust.models  # noqa: F401  (registers the backbones' short names)
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
@@ -39,8 +39,8 @@ class RobustCLI(LightningCLI):
 
     def _dump_config(self) -> None:
         # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
-        # asserts that every parent key exists. A nested class whose arguments are all link targets (a backbone
-        # taking only in_channels, num_classes and input_size) is dumped without ``init_args``: add it empty.
+        # asserts that every parent key exists. A nested class whose arguments are all link targets (a
+        # backbone taking only in_channels, num_classes and input_size) is dumped without ``init_args``.
         super()._dump_config()
         _add_empty_init_args(self.config_dump)
 
@@ -76,6 +76,13 @@ def main(args: list[str] | None = None) -> RobustCLI | None:
     except (ValueError, FileNotFoundError) as error:
         if os.environ.get(DEBUG_VARIABLE):
             raise
-        message = textwrap.fill(f"lit-robust: error: {error}", width=100)
+        message = textwrap.fill(f"lit-robust: error: {_root_cause(error)}", width=100)
         print(f"{message}\n(set {DEBUG_VARIABLE}=1 to see the traceback)", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The innermost exception behind ``error`` (jsonargparse wraps a constructor's error in Union text)."""
+    while (inner := error.__cause__ or error.__context__) is not None:
+        error = inner
+    return error

@@ -100,7 +100,9 @@ def test_resuming_from_a_checkpoint_continues_training(tmp_path):
 
 
 def test_cli_checkpoint_reloads_without_passing_the_backbone(tmp_path):
-    cli = main(["fit", *synthetic_args(tmp_path, "--trainer.max_epochs=1", "--trainer.limit_train_batches=1")])
+    cli = main(
+        ["fit", *synthetic_args(tmp_path, "--trainer.max_epochs=1", "--trainer.limit_train_batches=1")]
+    )
     path = tmp_path / "cli.ckpt"
     cli.trainer.save_checkpoint(path)
     restored = RobustClassifier.load_from_checkpoint(path, weights_only=True)
@@ -130,7 +132,8 @@ def test_validation_split_larger_than_the_dataset(tmp_path, capsys):
 
 
 def test_missing_dataset_with_download_off_says_how_to_get_it(tmp_path, capsys):
-    args = synthetic_args(tmp_path) + [
+    args = [
+        *synthetic_args(tmp_path),
         "--data=MNIST",
         f"--data.data_dir={tmp_path / 'nowhere'}",
         "--data.download=false",

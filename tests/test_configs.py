@@ -19,7 +19,7 @@ def data_class(class_path: str) -> type:
 
 
 def synthetic_stand_in(data: dict[str, Any]) -> dict[str, Any]:
-    """The config of a tiny ``SyntheticImages`` with the metadata of ``data``; wrappers keep their wrapping."""
+    """A tiny ``SyntheticImages`` config with the metadata of ``data``; wrappers keep their wrapping."""
     init_args = dict(data.get("init_args", {}))
     if "base" in init_args:  # a wrapping datamodule: swap its innermost base
         return {**data, "init_args": {**init_args, "base": synthetic_stand_in(init_args["base"])}}

@@ -1,8 +1,8 @@
 """Training throughput of ``lit-robust fit`` against a plain PyTorch loop, side by side in one run.
 
-Standard training of the quick-start model (PRBasicCNN, Adam, label smoothing 0.1, batch 128) on Fashion-MNIST,
-on the CPU. Both paths time the same number of batches after the same warm-up; the runs alternate and the
-median of ``--repeats`` is reported. Target: Lightning at least 0.9x the plain loop.
+Standard training of the quick-start model (PRBasicCNN, Adam, label smoothing 0.1, batch 128) on
+Fashion-MNIST, on the CPU. Both paths time the same number of batches after the same warm-up; the runs
+alternate and the median of ``--repeats`` is reported. Target: Lightning at least 0.9x the plain loop.
 
     .venv/bin/python tools/bench_training.py [--batches 150] [--repeats 3]
 """
@@ -29,7 +29,9 @@ BATCH_SIZE = 128
 
 def plain_loop(images: torch.Tensor, labels: torch.Tensor, mean, std, batches: int) -> float:
     """Images per second of a hand-written loop over in-memory uint8 tensors."""
-    model = torch.nn.Sequential(Normalize(mean, std), PRBasicCNN(in_channels=1, num_classes=10, input_size=28))
+    model = torch.nn.Sequential(
+        Normalize(mean, std), PRBasicCNN(in_channels=1, num_classes=10, input_size=28)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     order = torch.randperm(len(labels))
     start = 0.0
@@ -82,13 +84,15 @@ def run(batches: int, repeats: int, root: str) -> None:
     print(f"\nstandard training, PRBasicCNN, Fashion-MNIST, batch {BATCH_SIZE}, {batches} timed batches,")
     print(f"CPU threads {torch.get_num_threads()}, median of {repeats} alternating runs")
     print(f"{'path':<28}{'images/s (median)':>20}{'runs':>40}")
-    print(f"{'plain PyTorch loop':<28}{p:>20.0f}{str([round(v) for v in plain]):>40}")
-    print(f"{'lit-robust fit (Lightning)':<28}{q:>20.0f}{str([round(v) for v in lightning]):>40}")
+    print(f"{'plain PyTorch loop':<28}{p:>20.0f}{[round(v) for v in plain]!s:>40}")
+    print(f"{'lit-robust fit (Lightning)':<28}{q:>20.0f}{[round(v) for v in lightning]!s:>40}")
     print(f"ratio Lightning / plain: {q / p:.3f}  (target >= 0.9)")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batches", type=int, default=150, help="timed batches per run")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each path")
     parser.add_argument("--root", default="lightning_logs/bench_training", help="Trainer default_root_dir")

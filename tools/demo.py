@@ -1,6 +1,6 @@
 """The quick start: train a config, test its best checkpoint, and say where the TensorBoard logs are.
 
-    python tools/demo.py --config configs/quickstart.yaml [any other lit-robust fit arguments]
+python tools/demo.py --config configs/quickstart.yaml [any other lit-robust fit arguments]
 """
 
 from __future__ import annotations
@@ -26,12 +26,16 @@ def run(argv: list[str]) -> float:
     print(f"\ntest accuracy: {accuracy:.4f}")
     if log_dir:
         print(f"TensorBoard logs: {log_dir}")
-        print(f"Open them with:   .venv/bin/tensorboard --logdir {log_dir}   (then browse to http://localhost:6006)")
+        print(
+            f"Open them with:   .venv/bin/tensorboard --logdir {log_dir}   (then browse to http://localhost:6006)"
+        )
     return accuracy
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", required=True, help="a lit-robust YAML config")
     known, rest = parser.parse_known_args()
     run(["--config", known.config, *rest])

@@ -4,13 +4,15 @@
 and robust accuracy are those of the real defended pipeline, while gradients flow through
 ``approximation`` instead of the non-differentiable ``preprocess`` (straight-through: the identity by
 default). Any attack, and :class:`~lit_robust.attacks.eot.EOT` around it, attacks the wrapper like any
-other model. In YAML it takes the place of the defended model (for example a defense's backbone)::
+other model. In YAML it takes the place of the defended model (for example a defense's backbone);
+``preprocess`` and ``approximation`` are modules (``class_path``) or import paths of functions annotated
+``(Tensor) -> Tensor``::
 
     backbone:
       class_path: lit_robust.attacks.BPDA
       init_args:
         model: {class_path: lit_robust.models.BasicCNN}
-        preprocess: {class_path: my_project.Quantize}
+        preprocess: {class_path: my_project.Quantize, init_args: {levels: 4}}
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-Transform = Callable[[Tensor], Tensor]
+Transform = nn.Module | Callable[[Tensor], Tensor]
 
 
 def straight_through(x: Tensor, preprocess: Transform, approximation: Transform | None = None) -> Tensor:

@@ -149,7 +149,8 @@ def _live_objects(frame: FrameType | None) -> list[str]:
     Through the CLI, Lightning hands the module its config (``class_path`` dictionaries) instead, which lets
     ``load_from_checkpoint`` rebuild every injected part, so nothing is left out there. Built in Python, such
     arguments cannot be saved in a weights-only checkpoint: modules are already in the state dict and must be
-    passed to ``load_from_checkpoint`` again (``RobustClassifier.load_from_checkpoint(path, backbone=LeNet5())``),
+    passed to ``load_from_checkpoint`` again
+    (``RobustClassifier.load_from_checkpoint(path, backbone=LeNet5())``),
     and factories fall back to their defaults unless passed too.
     """
     if hparams_mixin._given_hyperparameters.get() is not None or frame is None:

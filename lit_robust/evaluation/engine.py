@@ -46,7 +46,7 @@ class BlockEvaluator:
     def __call__(self, x: Tensor, y: Tensor, block: int = 0) -> PointResults:
         """Evaluates the block ``x, y`` (on the model's device; inference tensors are cloned first)."""
         with torch.inference_mode(False):
-            x, y = (x.clone(), y.clone()) if x.is_inference() else (x, y)
+            x, y = (t.clone() if t.is_inference() else t for t in (x, y))
             clean = self._predict(x) == y
             results = PointResults(transfer=self.source is not None, clean=clean)
             self.examples = {}
@@ -76,12 +76,12 @@ class BlockEvaluator:
         self, planned: PlannedAttack, x: Tensor, y: Tensor, block: int, results: PointResults
     ) -> None:
         index = results.clean.nonzero().squeeze(1)
-        distance = torch.where(results.clean, torch.inf, 0.0).to(x.device)
+        distance = torch.where(results.clean, torch.inf, 0.0).to(x.dtype)
         rho = torch.zeros(len(x), dtype=torch.float64, device=x.device)
         if index.numel():
             fooled, x_adv = self._attack(planned, None, x, y, index, block)
             hit = index[fooled]
-            distance[hit] = flat_norm(x_adv[fooled] - x[hit], planned.norm or self.plan.norm).float()
+            distance[hit] = flat_norm(x_adv[fooled] - x[hit], planned.norm or self.plan.norm)
             rho[index[~fooled]] = torch.nan
             rho[hit] = relative_l2(x_adv[fooled], x[hit]).double()
         by_eps = {eps: distance > eps for eps in planned.epsilons}

@@ -31,7 +31,9 @@ def test_more_binary_search_steps_never_increase_the_perturbation(
     assert (l2_four[fooled_one] <= l2_one[fooled_one] + 1e-6).all()
 
 
-def test_carlini_wagner_returns_unfooled_points_unchanged(model: nn.Module, data: tuple[Tensor, Tensor]) -> None:
+def test_carlini_wagner_returns_unfooled_points_unchanged(
+    model: nn.Module, data: tuple[Tensor, Tensor]
+) -> None:
     x, y = data[0][:64], data[1][:64]
     x_adv = CarliniWagnerL2(c=1e-3, binary_search_steps=1, steps=20)(model, x, y)  # too weak to fool most
     unfooled = predictions(model, x_adv) == y
@@ -39,7 +41,9 @@ def test_carlini_wagner_returns_unfooled_points_unchanged(model: nn.Module, data
     assert torch.equal(x_adv[unfooled], x[unfooled])
 
 
-def test_carlini_wagner_confidence_is_the_margin_it_reaches(model: nn.Module, data: tuple[Tensor, Tensor]) -> None:
+def test_carlini_wagner_confidence_is_the_margin_it_reaches(
+    model: nn.Module, data: tuple[Tensor, Tensor]
+) -> None:
     x, y = data[0][:64], data[1][:64]
     x_adv = CarliniWagnerL2(confidence=2.0, c=1.0, binary_search_steps=3, steps=100, lr=0.05)(model, x, y)
     with torch.no_grad():

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torchattacks
 from torch import Tensor, nn
 
-from lit_robust.attacks import APGD, FGSM, PGD, CarliniWagnerL2, DeepFool
+from lit_robust.attacks import APGD, BIM, FGSM, MIM, PGD, Attack, CarliniWagnerL2, DeepFool
 
 from .conftest import accuracy
+from .test_strength import Scaled
 
 
 class PositiveLogits(nn.Module):
@@ -53,7 +56,43 @@ def test_pgd_without_random_start_matches_torchattacks(
     assert abs(accuracy(model, ours, y) - accuracy(model, theirs, y)) <= 0.01
 
 
-@pytest.mark.parametrize(("norm", "eps", "loss"), [("Linf", 0.12, "ce"), ("Linf", 0.12, "dlr"), ("L2", 1.0, "ce")])
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (BIM(0.1, steps=10, step_size=0.01), lambda m: torchattacks.BIM(m, eps=0.1, alpha=0.01, steps=10)),
+        (MIM(0.1, steps=10, step_size=0.01), lambda m: torchattacks.MIFGSM(m, eps=0.1, alpha=0.01, steps=10)),
+    ],
+)
+def test_bim_and_mim_equal_torchattacks(
+    ours: Attack,
+    theirs: Callable[[nn.Module], torchattacks.Attack],
+    model: nn.Module,
+    data: tuple[Tensor, Tensor],
+) -> None:
+    # MIFGSM normalises the gradient by its mean absolute value, ours by its L1 norm: the same direction
+    x, y = data
+    x_adv = ours(model, x, y)
+    torch.testing.assert_close(x_adv, theirs(model)(x, y), rtol=0, atol=1e-6)
+    assert accuracy(model, x_adv, y) < 0.9
+
+
+@pytest.mark.parametrize(("eps", "step_size"), [(0.5, 0.1), (1.0, 0.2)])
+def test_l2_pgd_without_random_start_equals_torchattacks(
+    eps: float, step_size: float, model: nn.Module, data: tuple[Tensor, Tensor]
+) -> None:
+    # torchattacks.PGDL2 divides the gradient of the batch-mean loss by (its norm + 1e-10), which shortens
+    # the steps of points whose per-sample gradient norm is below ~1e-10 * batch size; the trained model is
+    # confident enough for that, so the logits are tempered to keep every gradient well above it.
+    net = Scaled(model, 0.25)
+    x, y = data
+    ours = PGD(eps, steps=10, step_size=step_size, norm="L2", random_start=False)(net, x, y)
+    theirs = torchattacks.PGDL2(net, eps=eps, alpha=step_size, steps=10, random_start=False)(x, y)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("norm", "eps", "loss"), [("Linf", 0.12, "ce"), ("Linf", 0.12, "dlr"), ("L2", 1.0, "ce")]
+)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_apgd_matches_torchattacks(
     norm: str, eps: float, loss: str, seed: int, model: nn.Module, data: tuple[Tensor, Tensor]

@@ -29,7 +29,8 @@ class Scaled(nn.Module):
 
 
 @pytest.mark.parametrize(
-    "iterative", [BIM(0.1, steps=10), PGD(0.1, steps=10, seed=0), MIM(0.1, steps=10), APGD(0.1, steps=10, seed=0)]
+    "iterative",
+    [BIM(0.1, steps=10), PGD(0.1, steps=10, seed=0), MIM(0.1, steps=10), APGD(0.1, steps=10, seed=0)],
 )
 def test_iterative_attacks_are_at_least_as_strong_as_fgsm(
     iterative: Attack, model: nn.Module, data: tuple[Tensor, Tensor]
@@ -61,7 +62,9 @@ def test_apgd_dlr_is_invariant_to_logit_scale_where_cross_entropy_saturates(
     assert dlr == dlr_unscaled < cross_entropy  # float32 softmax saturates: CE gradients vanish
 
 
-def test_restarts_never_hurt_and_keep_the_fooled_points(model: nn.Module, data: tuple[Tensor, Tensor]) -> None:
+def test_restarts_never_hurt_and_keep_the_fooled_points(
+    model: nn.Module, data: tuple[Tensor, Tensor]
+) -> None:
     x, y = data
     single = PGD(0.1, steps=5, seed=3)(model, x, y)
     restarted = PGD(0.1, steps=5, restarts=4, seed=3)(model, x, y)
@@ -107,3 +110,13 @@ def test_given_target_rule_uses_the_labels_as_targets(model: nn.Module, data: tu
     target = (y + 1) % NUM_CLASSES
     x_adv = BIM(0.2, steps=10, targeted=True, target="given")(model, x, target)
     assert hit_rate(model, x_adv, target) > 0.5
+
+
+def test_iterative_least_likely_reaches_the_least_likely_class_more_often_than_one_step(
+    model: nn.Module, data: tuple[Tensor, Tensor]
+) -> None:
+    x, y = data
+    target = select_targets(model, x, y, "least_likely")
+    assert hit_rate(model, ILL(0.2, steps=10)(model, x, y), target) > hit_rate(
+        model, LL(0.2)(model, x, y), target
+    )

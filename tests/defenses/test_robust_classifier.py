@@ -92,7 +92,8 @@ def test_lr_scheduler_is_wired_and_stepped(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"), [({"num_classes": 1}, "num_classes"), ({"label_smoothing": 1.5}, "label_smoothing")]
+    ("kwargs", "message"),
+    [({"num_classes": 1}, "num_classes"), ({"label_smoothing": 1.5}, "label_smoothing")],
 )
 def test_impossible_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -122,7 +122,9 @@ def test_rho_and_minimum_norm_accuracies(code):
     assert report.summary[Column("rho", "shift")] == pytest.approx(expected_rho.item())
     per_point = report.white_box.rho["shift"]
     assert per_point[failed].isnan().all() and (per_point[~clean] == 0).all()
-    assert torch.equal(report.white_box.distance["shift"][fooled], torch.full((int(fooled.sum()),), 0.5))
+    assert torch.equal(
+        report.white_box.distance["shift"][fooled], torch.full((int(fooled.sum()),), 0.5, dtype=x.dtype)
+    )
     assert report.accuracy("shift", 0.4) == pytest.approx(clean.double().mean().item())  # 0.5 > 0.4
     assert report.accuracy("shift", 0.6) == pytest.approx(failed.double().mean().item())
     assert report.accuracy("shift", math.inf) == pytest.approx(failed.double().mean().item())
