@@ -4,7 +4,9 @@ Every attack is called as ``x_adv = attack(model, x, y)``; see :mod:`lit_robust.
 contract. Bounded attacks: :class:`FGSM`, :class:`LL`, :class:`BIM`, :class:`ILL`, :class:`MIM`,
 :class:`PGD`, :class:`APGD`. Minimum-norm attacks: :class:`CarliniWagnerL2`, :class:`EAD`,
 :class:`DeepFool`, :class:`HighConfidence`. Wrappers: :class:`EOT` (an attack around an attack) and
-:class:`BPDA` (a model around a model).
+:class:`BPDA` (a model around a model). Building blocks for defenses that attack during training:
+:func:`input_gradient`, :func:`ascend`, :func:`select_targets`, :func:`closest_class`,
+:func:`confidence_step`, the losses in :mod:`~lit_robust.attacks.objectives` and :func:`straight_through`.
 """
 
 from lit_robust.attacks.apgd import APGD
@@ -14,13 +16,15 @@ from lit_robust.attacks.binary_search import BinarySearchAttack
 from lit_robust.attacks.bpda import BPDA, straight_through
 from lit_robust.attacks.carlini_wagner import CarliniWagnerL2
 from lit_robust.attacks.deepfool import DeepFool
-from lit_robust.attacks.ead import EAD
+from lit_robust.attacks.ead import EAD, DecisionRule
 from lit_robust.attacks.eot import EOT
 from lit_robust.attacks.fgsm import FGSM, LL
-from lit_robust.attacks.gradient import Expectation, input_gradient
-from lit_robust.attacks.high_confidence import HighConfidence
-from lit_robust.attacks.iterative import IterativeAttack, ascend
+from lit_robust.attacks.gradient import Expectation, LossFn, input_gradient
+from lit_robust.attacks.high_confidence import HighConfidence, confidence_step
+from lit_robust.attacks.iterative import IterativeAttack, StepNorm, ascend
+from lit_robust.attacks.linear import boundaries, closest_class
 from lit_robust.attacks.mim import MIM
+from lit_robust.attacks.objectives import LossName, ascent_loss, dlr, margin, succeeded, targeted_dlr
 from lit_robust.attacks.pgd import PGD
 from lit_robust.attacks.targets import TargetedAttack, TargetRule, select_targets
 
@@ -38,19 +42,31 @@ __all__ = [
     "Attack",
     "BinarySearchAttack",
     "CarliniWagnerL2",
+    "DecisionRule",
     "DeepFool",
     "Expectation",
     "HighConfidence",
     "IterativeAttack",
+    "LossFn",
+    "LossName",
     "Model",
     "Norm",
+    "StepNorm",
     "TargetRule",
     "TargetedAttack",
     "ascend",
+    "ascent_loss",
+    "boundaries",
     "clip_norm",
+    "closest_class",
+    "confidence_step",
+    "dlr",
     "flat_norm",
     "input_gradient",
+    "margin",
     "project",
     "select_targets",
     "straight_through",
+    "succeeded",
+    "targeted_dlr",
 ]

@@ -12,7 +12,7 @@ from lit_robust.attacks.base import Model, Norm, check_choice, check_positive, f
 from lit_robust.attacks.gradient import LossFn, input_gradient
 from lit_robust.attacks.iterative import StepNorm
 from lit_robust.attacks.objectives import LossName, ascent_loss, succeeded
-from lit_robust.attacks.restarts import best_of_restarts, random_start
+from lit_robust.attacks.per_point import best_of_restarts, random_start
 from lit_robust.attacks.targets import TargetedAttack, TargetRule
 
 MOMENTUM = 0.75

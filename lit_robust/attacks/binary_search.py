@@ -96,8 +96,12 @@ class BinarySearchAttack(TargetedAttack):
         target = self.targets(model, x, y, generator)
         labels, sign = (y, 1.0) if target is None else (target, -1.0)
         state = SearchState(x, self.c)
+
+        def signed_margin(logits: Tensor) -> Tensor:
+            return sign * margin(logits, labels)
+
         for _ in range(self.binary_search_steps):
-            self.minimise(model, x, lambda logits: sign * margin(logits, labels), state)
+            self.minimise(model, x, signed_margin, state)
             state.next_constants()
         return state.best
 

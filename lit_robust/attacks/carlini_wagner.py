@@ -54,12 +54,14 @@ class CarliniWagnerL2(BinarySearchAttack):
         w = torch.atanh((2 * x - 1) * _SQUASH).requires_grad_(True)
         optimizer = torch.optim.Adam([w], lr=self.lr)
         abort = EarlyAbort(self.steps, self.abort_early)
+
+        def weighted_loss(logits: Tensor) -> Tensor:
+            return c * self.loss(signed_margin(logits))
+
         for step in range(self.steps):
             tanh = torch.tanh(w.detach())
             x_adv = (tanh + 1) / 2
-            grad, margin_loss, logits = input_gradient(
-                model, x_adv, lambda z: c * self.loss(signed_margin(z))
-            )
+            grad, margin_loss, logits = input_gradient(model, x_adv, weighted_loss)
             diff = x_adv - x
             distance = diff.flatten(1).square().sum(dim=1)
             state.record(x_adv, distance, self.success(signed_margin(logits)))

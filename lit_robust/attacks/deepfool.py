@@ -7,6 +7,7 @@ from torch import Tensor
 
 from lit_robust.attacks.base import Attack, Model, check_positive, clip_norm, flat_norm, per_sample
 from lit_robust.attacks.linear import boundaries, closest, other_classes
+from lit_robust.attacks.per_point import iterate_until_done
 
 
 class DeepFool(Attack):
@@ -51,19 +52,14 @@ class DeepFool(Attack):
     def perturb(self, model: Model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
         with torch.no_grad():
             candidates = other_classes(model(x), y, self.num_candidates)
-        x_adv = x.clone()
-        active = torch.arange(x.shape[0], device=x.device)
-        for _ in range(self.steps):
-            f, w, logits = boundaries(model, x_adv[active], y[active], candidates[active])
-            correct = logits.argmax(dim=1) == y[active]
+
+        def update(x_active: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
+            f, w, logits = boundaries(model, x_active, y[index], candidates[index])
             rows = torch.arange(f.shape[0], device=f.device)
             nearest = closest(f, w)
             f_l, w_l = f[rows, nearest], w[rows, nearest]
             step = per_sample((f_l.abs() + 1e-4) / flat_norm(w_l, "L2").square().clamp_min(1e-12), w_l) * w_l
-            step = clip_norm(step, self.max_step_norm)
-            moved = (x_adv[active] + (1 + self.overshoot) * step).clamp(0.0, 1.0)
-            active = active[correct]
-            if active.numel() == 0:
-                break
-            x_adv[active] = moved[correct]
-        return x_adv
+            moved = x_active + (1 + self.overshoot) * clip_norm(step, self.max_step_norm)
+            return logits.argmax(dim=1) != y[index], moved.clamp(0.0, 1.0)
+
+        return iterate_until_done(x, self.steps, update)

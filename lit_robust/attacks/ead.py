@@ -73,9 +73,13 @@ class EAD(BinarySearchAttack):
         c = state.c
         x_k = slack = x
         abort = EarlyAbort(self.steps, self.abort_early)
+
+        def weighted_loss(logits: Tensor) -> Tensor:
+            return c * self.loss(signed_margin(logits))
+
         for step in range(self.steps):
             lr = self.lr * (1 - step / self.steps) ** 0.5
-            grad, _, _ = input_gradient(model, slack, lambda z: c * self.loss(signed_margin(z)))
+            grad, _, _ = input_gradient(model, slack, weighted_loss)
             x_next = shrink(slack - lr * (grad + 2 * (slack - x)), x, self.beta)
             slack = x_next + (step + 1) / (step + 4) * (x_next - x_k) if self.fista else x_next
             x_k = x_next

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from lit_robust.attacks.base import Model, check_positive, clip_norm, flat_norm, per_sample
 from lit_robust.attacks.gradient import LossFn, input_gradient
+from lit_robust.attacks.per_point import iterate_until_done
 from lit_robust.attacks.targets import TargetedAttack, TargetRule
 
 
@@ -75,16 +76,12 @@ class HighConfidence(TargetedAttack):
         else:
             log_c = torch.full(y.shape, self.confidence, device=x.device, dtype=x.dtype).log()
         log_c = log_c.clamp(max=math.log1p(-torch.finfo(x.dtype).eps))
-        x_adv = x.clone()
-        active = torch.arange(x.shape[0], device=x.device)
-        for _ in range(self.steps):
-            t = target[active]
-            grad, log_p, logits = input_gradient(model, x_adv[active], target_log_prob(t))
-            reached = (log_p >= log_c[active]) & (logits.argmax(dim=1) == t)
-            step = clip_norm(confidence_step(grad, log_p, log_c[active]), self.max_step_norm)
-            moved = (x_adv[active] + step).clamp(0.0, 1.0)
-            active = active[~reached]
-            if active.numel() == 0:
-                break
-            x_adv[active] = moved[~reached]
-        return x_adv
+
+        def update(x_active: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
+            t = target[index]
+            grad, log_p, logits = input_gradient(model, x_active, target_log_prob(t))
+            reached = (log_p >= log_c[index]) & (logits.argmax(dim=1) == t)
+            step = clip_norm(confidence_step(grad, log_p, log_c[index]), self.max_step_norm)
+            return reached, (x_active + step).clamp(0.0, 1.0)
+
+        return iterate_until_done(x, self.steps, update)

@@ -10,7 +10,7 @@ from torch import Tensor
 from lit_robust.attacks.base import Model, Norm, check_choice, check_positive, flat_norm, per_sample, project
 from lit_robust.attacks.gradient import LossFn, input_gradient
 from lit_robust.attacks.objectives import ascent_loss, succeeded
-from lit_robust.attacks.restarts import best_of_restarts, random_start
+from lit_robust.attacks.per_point import best_of_restarts, random_start
 from lit_robust.attacks.targets import TargetedAttack, TargetRule
 
 StepNorm = Literal["Linf", "L2"]

@@ -35,7 +35,11 @@ def boundaries(model: Model, x: Tensor, source: Tensor, candidates: Tensor) -> t
         return (logits.gather(1, flat_candidates) - logits.gather(1, flat_source)).squeeze(1)
 
     grad, f, logits = input_gradient(model, x.repeat_interleave(count, dim=0), gap)
-    return f.view(batch, count), grad.view(batch, count, *x.shape[1:]), logits.view(batch, count, -1)[:, 0]
+    return (
+        f.view(batch, count),
+        grad.view(batch, count, *x.shape[1:]),
+        logits.view(batch, count, logits.shape[1])[:, 0],
+    )
 
 
 def closest(f: Tensor, w: Tensor) -> Tensor:

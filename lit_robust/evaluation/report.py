@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from lit_robust.evaluation.plan import EvaluationPlan, format_eps
+from lit_robust.evaluation.plots import accuracy_figure
 from lit_robust.evaluation.results import Column, PointResults, Summary
 from lit_robust.evaluation.sanity import SanityFlag
 from lit_robust.evaluation.summary import summarize
@@ -51,6 +54,10 @@ class RobustnessReport:
     def accuracy(self, attack: str, eps: float | None = None, transfer: bool = False) -> float:
         """Robust accuracy of ``attack`` (or ``"worst"``) at ``eps``, white-box or ``transfer``."""
         return self.summary[Column("transfer_acc" if transfer else "robust_acc", attack, eps)]
+
+    def figure(self, transfer: bool = False) -> Figure:
+        """Accuracy against epsilon of every attack and the worst case (white-box or ``transfer``)."""
+        return accuracy_figure(self.summary, "transfer_acc" if transfer else "robust_acc", self.plan.norm)
 
     def to_dict(self) -> dict[str, Any]:
         """Numbers by logging name (``robust_acc/pgd/eps=0.1``...), plus the run's settings and flags."""

@@ -126,7 +126,8 @@ def test_attacks_work_inside_gradient_free_contexts(
     expected = PGD(0.1, steps=5, seed=0)(model, x, y)
     with context():  # type: ignore[attr-defined]
         x_adv = PGD(0.1, steps=5, seed=0)(model, x, y)
-    assert torch.equal(x_adv, expected)
+        x_adv_inner = PGD(0.1, steps=5, seed=0)(model, x.clone(), y.clone())  # tensors made in the context
+    assert torch.equal(x_adv, expected) and torch.equal(x_adv_inner, expected)
 
 
 @pytest.mark.parametrize(
@@ -176,3 +177,10 @@ def test_train_mode_is_kept_and_parameters_untouched(data: tuple[Tensor, Tensor]
         assert model.training and all(m.training for m in model.modules())
         assert torch.equal(model[-1].weight.grad, torch.ones_like(model[-1].weight))
         assert model[0].weight.grad is None
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDED) + sorted(MINIMUM_NORM))
+def test_an_empty_batch_gives_an_empty_batch(name: str) -> None:
+    attack = BOUNDED[name](0.1, "L2") if name in BOUNDED else MINIMUM_NORM[name]()
+    x = torch.rand(0, 1, 4, 4)
+    assert attack(small_model(1, 5), x, torch.zeros(0, dtype=torch.long)).shape == x.shape

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import torchattacks
 from torch import Tensor, nn
 
-from lit_robust.attacks import BIM, BPDA, EOT, FGSM, PGD, Attack, Expectation, input_gradient
+from lit_robust.attacks import BIM, BPDA, EOT, FGSM, PGD, Attack, Expectation, ascent_loss, input_gradient
 
 from .conftest import accuracy
 
@@ -45,17 +45,13 @@ class Preprocessed(nn.Module):
         return self.model(dither(x))
 
 
-def cross_entropy_to(y: Tensor) -> Callable[[Tensor], Tensor]:
-    return lambda logits: F.cross_entropy(logits, y, reduction="none")
-
-
 def test_expectation_gradient_is_the_mean_of_per_draw_loss_gradients(
     model: nn.Module, data: tuple[Tensor, Tensor]
 ) -> None:
     x, y = data[0][:32], data[1][:32]
     noisy = GaussianNoise(model, 0.3)
     torch.manual_seed(5)
-    grad, loss, _ = input_gradient(Expectation(noisy, 4), x, cross_entropy_to(y))
+    grad, loss, _ = input_gradient(Expectation(noisy, 4), x, ascent_loss("ce", y))
     torch.manual_seed(5)  # the same four draws, by hand
     draws = []
     for _ in range(4):
@@ -76,7 +72,7 @@ def test_expectation_reduces_gradient_variance(model: nn.Module, data: tuple[Ten
     noisy = GaussianNoise(model, 0.3)
 
     def spread(wrapped: Callable[[Tensor], Tensor]) -> Tensor:
-        grads = torch.stack([input_gradient(wrapped, x, cross_entropy_to(y))[0] for _ in range(20)])
+        grads = torch.stack([input_gradient(wrapped, x, ascent_loss("ce", y))[0] for _ in range(20)])
         return grads.var(dim=0).mean()
 
     ratio = spread(Expectation(noisy, 16)) / spread(noisy)
@@ -87,8 +83,8 @@ def test_expectation_of_a_deterministic_model_changes_nothing(
     model: nn.Module, data: tuple[Tensor, Tensor]
 ) -> None:
     x, y = data[0][:32], data[1][:32]
-    plain = input_gradient(model, x, cross_entropy_to(y))
-    averaged = input_gradient(Expectation(model, 3), x, cross_entropy_to(y))
+    plain = input_gradient(model, x, ascent_loss("ce", y))
+    averaged = input_gradient(Expectation(model, 3), x, ascent_loss("ce", y))
     for ours, reference in zip(averaged, plain, strict=True):
         torch.testing.assert_close(ours, reference)
 

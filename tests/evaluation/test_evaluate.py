@@ -41,6 +41,9 @@ def test_report_on_a_trained_model(blobs_model, blobs):
     }
     text = str(report)
     assert "eps=0.05" in text and "bim" in text and f"{report.accuracy('worst', 0.2):.2%}" in text
+    lines = report.figure().axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["fgsm", "bim", "worst"]
+    assert list(lines[2].get_ydata()) == [clean] + [report.accuracy("worst", e) for e in EPSILONS]
     mask = report.white_box.robust["bim"][0.1]
     assert mask.dtype == torch.bool and mask.shape == y.shape
 

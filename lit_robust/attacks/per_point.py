@@ -1,4 +1,4 @@
-"""Random starting points and the per-point choice of the best result over restarts."""
+"""Per-point bookkeeping: random starts, the best result over restarts, iterating until each point is done."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from torch import Tensor
 from lit_robust.attacks.base import Norm, flat_norm, per_sample
 
 RestartRun = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]
+Update = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
 def random_start(x: Tensor, eps: float, norm: Norm, generator: torch.Generator | None) -> Tensor:
@@ -20,7 +21,7 @@ def random_start(x: Tensor, eps: float, norm: Norm, generator: torch.Generator |
     direction = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     direction /= per_sample(flat_norm(direction, "L2").clamp_min(1e-12), x)
     uniform = torch.rand(x.shape[0], generator=generator, device=x.device, dtype=x.dtype)
-    radius = eps * uniform ** (1.0 / x[0].numel())
+    radius = eps * uniform ** (1.0 / x.shape[1:].numel())
     return (x + per_sample(radius, x) * direction).clamp_(0.0, 1.0)
 
 
@@ -42,3 +43,20 @@ def best_of_restarts(x: Tensor, restarts: int, run: RestartRun) -> Tensor:
         if index.numel() == 0:
             break
     return best
+
+
+def iterate_until_done(x: Tensor, steps: int, update: Update) -> Tensor:
+    """Runs at most ``steps`` updates, each only on the points not done yet, and returns the iterates.
+
+    ``update(x_active, index)`` gets the current iterates of the points ``index`` and returns ``(done,
+    moved)``: ``done`` marks the points whose current iterate is final, ``moved`` holds the next iterates.
+    """
+    x_adv = x.clone()
+    active = torch.arange(x.shape[0], device=x.device)
+    for _ in range(steps):
+        done, moved = update(x_adv[active], active)
+        active = active[~done]
+        if active.numel() == 0:
+            break
+        x_adv[active] = moved[~done]
+    return x_adv
