@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -21,3 +22,9 @@ def _one_thread() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_pytest_argv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests call ``lit_robust.cli.main(args)``; pytest's own arguments must not look like CLI arguments."""
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])

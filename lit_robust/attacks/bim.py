@@ -19,6 +19,8 @@ class BIM(IterativeAttack):
         targeted: descend the cross-entropy to a target class instead of ascending it for the label.
         target: how targets are chosen when ``targeted``.
         seed: seed of the attack's generator (only used by ``target="random"``).
+        early_stop: stop each point at its first iterate that fools the model (evaluation only: lossless for
+            robust accuracy, but it changes adversarial-training examples).
     """
 
     def __init__(
@@ -29,8 +31,11 @@ class BIM(IterativeAttack):
         targeted: bool = False,
         target: TargetRule = "least_likely",
         seed: int | None = None,
+        early_stop: bool = False,
     ) -> None:
-        super().__init__(eps, steps, step_size, targeted=targeted, target=target, seed=seed)
+        super().__init__(
+            eps, steps, step_size, targeted=targeted, target=target, seed=seed, early_stop=early_stop
+        )
 
 
 class ILL(BIM):

@@ -11,7 +11,7 @@ other model. In YAML it takes the place of the defended model (for example a def
     backbone:
       class_path: lit_robust.attacks.BPDA
       init_args:
-        model: {class_path: lit_robust.models.BasicCNN}
+        model: {class_path: lit_robust.models.PRBasicCNN}
         preprocess: {class_path: my_project.Quantize, init_args: {levels: 4}}
 """
 

@@ -23,6 +23,8 @@ class PGD(IterativeAttack):
         targeted: descend the cross-entropy to a target class instead of ascending it for the label.
         target: how targets are chosen when ``targeted``.
         seed: seed of the attack's generator (random starts, random targets).
+        early_stop: stop each point at its first iterate that fools the model (evaluation only: lossless for
+            robust accuracy, but it changes adversarial-training examples).
     """
 
     relative_step = 2.5
@@ -38,7 +40,17 @@ class PGD(IterativeAttack):
         targeted: bool = False,
         target: TargetRule = "least_likely",
         seed: int | None = None,
+        early_stop: bool = False,
     ) -> None:
         super().__init__(
-            eps, steps, step_size, norm, random_start, restarts, targeted=targeted, target=target, seed=seed
+            eps,
+            steps,
+            step_size,
+            norm,
+            random_start,
+            restarts,
+            targeted=targeted,
+            target=target,
+            seed=seed,
+            early_stop=early_stop,
         )
