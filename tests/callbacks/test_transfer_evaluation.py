@@ -35,6 +35,7 @@ def cli_checkpoint(tmp_path_factory) -> Path:
         "--trainer.accelerator=cpu",
         "--trainer.max_epochs=1",
         "--trainer.logger=false",
+        f"--trainer.default_root_dir={root}",
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
         "--trainer.callbacks=ModelCheckpoint",
