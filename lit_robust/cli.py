@@ -7,16 +7,19 @@ package's modules are imported here. The datamodule's ``num_classes``, ``in_chan
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import textwrap
 from typing import Any
 
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _InstantiatorFn
 
+# Imported so that their classes' short names resolve in configs.
 import lit_robust.attacks
 import lit_robust.callbacks
-import lit_robust.models  # noqa: F401  (registers the backbones' short names)
+import lit_robust.losses
+import lit_robust.models  # noqa: F401
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
 
@@ -37,12 +40,45 @@ class RobustCLI(LightningCLI):
         ):
             parser.link_arguments(f"data.{source}", target, apply_on="instantiate")
 
+    def _add_instantiators(self) -> None:
+        # Lightning hands the run's ``model``/``data`` config, as hyper-parameters, to every LightningModule
+        # or LightningDataModule the parser builds, so a datamodule nested in a wrapper (``base:``) would get
+        # the wrapper's. Only the top-level class gets them here; nested ones save their own arguments.
+        for key, class_type, subclasses in (
+            ("model", self._model_class, self.subclass_mode_model),
+            ("data", self._datamodule_class, self.subclass_mode_data),
+        ):
+            self.parser.add_instantiator(
+                _TopLevelInstantiator(cli=self, key=key), class_type, subclasses=subclasses
+            )
+
     def _dump_config(self) -> None:
         # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
         # asserts that every parent key exists. A nested class whose arguments are all link targets (a
         # backbone taking only in_channels, num_classes and input_size) is dumped without ``init_args``.
         super()._dump_config()
         _add_empty_init_args(self.config_dump)
+
+
+class _TopLevelInstantiator(_InstantiatorFn):
+    """Lightning's instantiator, applied only to the class named at the top of ``model`` or ``data``."""
+
+    def __call__(self, class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any) -> Any:
+        self.cli._dump_config()
+        config = self.cli.config_dump.get(self.key)
+        if not isinstance(config, dict) or _import(config.get("class_path", "")) is not class_type:
+            return class_type(*args, **kwargs)
+        return super().__call__(
+            class_type, *args, applied_instantiation_links=applied_instantiation_links, **kwargs
+        )
+
+
+def _import(class_path: str) -> Any:
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def _add_empty_init_args(config: Any) -> None:

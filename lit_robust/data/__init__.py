@@ -3,6 +3,7 @@
 from lit_robust.data.augment import crop_and_flip, random_crop, random_hflip
 from lit_robust.data.base import DatasetNotFoundError, InMemoryImageDataModule
 from lit_robust.data.cifar import CIFAR10
+from lit_robust.data.constant_perturbations import ConstantPerturbations
 from lit_robust.data.dataset import TensorImageDataset, keep_batch
 from lit_robust.data.folder import ImageFolderDataModule
 from lit_robust.data.mnist import MNIST, FashionMNIST
@@ -13,6 +14,7 @@ __all__ = [
     "CIFAR10",
     "MNIST",
     "SVHN",
+    "ConstantPerturbations",
     "DatasetNotFoundError",
     "FashionMNIST",
     "ImageFolderDataModule",

@@ -1,5 +1,21 @@
 """Defenses as LightningModules: `RobustClassifier` is the base of every one."""
 
+from lit_robust.defenses.adversarial_training import AdversarialTraining
+from lit_robust.defenses.layer_sampling import RandomLayerSampling
+from lit_robust.defenses.noise import VariablePerturbations
 from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
+from lit_robust.defenses.trades import TRADES, TradesAttack
+from lit_robust.defenses.triplet import TripletAdversarialTraining
+from lit_robust.defenses.vat import VirtualAdversarialTraining
 
-__all__ = ["RobustClassifier", "TrainingOutput"]
+__all__ = [
+    "TRADES",
+    "AdversarialTraining",
+    "RandomLayerSampling",
+    "RobustClassifier",
+    "TradesAttack",
+    "TrainingOutput",
+    "TripletAdversarialTraining",
+    "VariablePerturbations",
+    "VirtualAdversarialTraining",
+]

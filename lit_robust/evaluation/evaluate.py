@@ -62,6 +62,16 @@ def evaluate_robustness(
         device: where to evaluate; defaults to the device of the model's parameters.
         verbose: show a progress bar over blocks.
 
+    Example (a checkpoint, no Trainer)::
+
+        model = RobustClassifier.load_from_checkpoint("best.ckpt", weights_only=True)
+        data = FashionMNIST(data_dir="data")
+        data.setup("test")
+        attacks = {"fgsm": FGSM(0.1), "pgd": PGD(0.1, steps=40), "deepfool": DeepFool(steps=500)}
+        report = evaluate_robustness(model, data.test_dataloader(), attacks=attacks,
+                                     epsilons=[0.05, 0.1, 0.2], sanity_checks=True, verbose=True)
+        print(report)  # a table; report.to_dict(), report.figure(), per-point masks in report.white_box
+
     Raises:
         ValueError: for inconsistent attacks and epsilons (see :func:`~lit_robust.evaluation.plan.make_plan`),
             or a tensor ``x`` without labels.

@@ -6,6 +6,7 @@ defaults), so the CLI can link them from the datamodule, and returns logits.
 
 from lit_robust.models.at2l_mnist import MnistModelA, MnistModelB, MnistModelC, MnistModelD
 from lit_robust.models.basic_cnn import PRBasicCNN
+from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel, split_stages
 from lit_robust.models.layers import Conv2dSame
 from lit_robust.models.lenet import LeNet5
 from lit_robust.models.mlp import MLP
@@ -18,6 +19,7 @@ __all__ = [
     "MLP",
     "VGG16",
     "Conv2dSame",
+    "LayerSampledEnsemble",
     "LeNet5",
     "MnistModelA",
     "MnistModelB",
@@ -27,5 +29,7 @@ __all__ = [
     "PRBasicCNN",
     "ResNet18",
     "ResNet50",
+    "SampledModel",
     "WideResNet",
+    "split_stages",
 ]

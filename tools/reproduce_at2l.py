@@ -1,0 +1,164 @@
+"""Reproduces the AT2L comparison (Li et al. 2019) at a small scale: standard training, plain adversarial
+training (Eq. 1), AT2L (Eq. 2) and the triplet regularisation alone, all with the same training attack,
+over several seeds; evaluated with FGSM, PGD, PGD with restarts and APGD-CE/DLR (and their worst case).
+
+Prints a markdown table (mean +- std over seeds) and the training time per epoch (wall and process CPU
+time, and CPU time relative to standard training). The run in docs/results/at2l.md (about 15 minutes on
+two shared CPU cores)::
+
+    python tools/reproduce_at2l.py --seeds 0 1 2 --train-size 2000 --test-size 200 --epochs 2 \
+        --batch-size 64 --eval-steps 20 --restarts 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from lit_robust.attacks import APGD, FGSM, PGD, Attack
+from lit_robust.data import FashionMNIST
+from lit_robust.defenses import AdversarialTraining, RobustClassifier, TripletAdversarialTraining
+from lit_robust.evaluation import evaluate_robustness
+from lit_robust.losses import TripletRegularizer
+from lit_robust.models import PRBasicCNN
+
+METHODS = ("standard", "adv-training", "at2l", "triplet-only")
+
+
+def build(method: str, args: argparse.Namespace, mean: list[float], std: list[float]) -> RobustClassifier:
+    """The defense of ``method``, all with the same backbone, optimiser and training attack."""
+    common = dict(num_classes=10, mean=mean, std=std)
+    backbone = PRBasicCNN(in_channels=1, num_classes=10, input_size=28)
+    attack = FGSM(args.eps)
+    if method == "standard":
+        return RobustClassifier(backbone, **common)
+    if method == "adv-training":
+        return AdversarialTraining(backbone, attack, adv_weight=args.lambda1, **common)
+    if method == "at2l":
+        return TripletAdversarialTraining(
+            backbone, attack, lambda1=args.lambda1, lambda2=args.lambda2, alpha=args.alpha, **common
+        )
+    triplet = TripletRegularizer(args.lambda2, args.alpha)
+    return AdversarialTraining(backbone, attack, adv_weight=0.0, triplet=triplet, **common)
+
+
+def evaluation_attacks(eps: float, steps: int, restarts: int) -> dict[str, Attack]:
+    """FGSM, PGD, PGD with restarts and APGD-CE/DLR, the iterative ones with ``steps`` steps."""
+    return {
+        "FGSM": FGSM(eps),
+        f"PGD-{steps}": PGD(eps, steps=steps),
+        f"PGD-{steps}x{restarts}": PGD(eps, steps=steps, restarts=restarts),
+        "APGD-CE": APGD(eps, steps=steps, loss="ce"),
+        "APGD-DLR": APGD(eps, steps=steps, loss="dlr"),
+    }
+
+
+def load(
+    args: argparse.Namespace,
+) -> tuple[TensorDataset, torch.Tensor, torch.Tensor, list[float], list[float]]:
+    """A fixed training subset and the first ``test_size`` test images, as floats in [0, 1]."""
+    data = FashionMNIST(data_dir=args.data_dir, val_size=0.0, seed=0)
+    data.setup("fit")
+    data.setup("test")
+    images, labels = data.train_data
+    keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: args.train_size]
+    train = TensorDataset(images[keep].float() / 255, labels[keep])
+    x_test, y_test = data.test_data
+    x_test = x_test[: args.test_size].float() / 255
+    return train, x_test, y_test[: args.test_size], list(data.mean), list(data.std)
+
+
+def train(
+    model: RobustClassifier, train_set: TensorDataset, args: argparse.Namespace, seed: int
+) -> tuple[float, float]:
+    """Trains ``model``; returns the mean wall time and the mean process CPU time of an epoch in seconds.
+
+    On a shared machine the wall time follows the other users' load; the CPU time of this process does much
+    less, so the relative cost is computed from it.
+    """
+    loader = DataLoader(
+        train_set, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    trainer = L.Trainer(
+        max_epochs=args.epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    start, start_cpu = time.perf_counter(), time.process_time()
+    trainer.fit(model, loader)
+    return (time.perf_counter() - start) / args.epochs, (time.process_time() - start_cpu) / args.epochs
+
+
+def mean_std(values: list[float], scale: float = 100.0) -> str:
+    mean = statistics.fmean(values) * scale
+    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def table(results: dict[str, list[dict[str, float]]], columns: list[str]) -> str:
+    standard = results.get("standard")
+    standard_time = statistics.fmean(r["epoch_cpu_s"] for r in standard) if standard else None
+    header = ["method", *columns, "wall s/epoch", "CPU s/epoch", "CPU time vs standard"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, runs in results.items():
+        wall = statistics.fmean(r["epoch_s"] for r in runs)
+        cpu = statistics.fmean(r["epoch_cpu_s"] for r in runs)
+        relative = f"{cpu / standard_time:.2f}x" if standard_time else "-"
+        cells = [mean_std([r[c] for r in runs]) for c in columns]
+        lines.append("| " + " | ".join([method, *cells, f"{wall:.1f}", f"{cpu:.1f}", relative]) + " |")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> str:
+    torch.set_num_threads(args.threads)
+    train_set, x_test, y_test, mean, std = load(args)
+    attacks = evaluation_attacks(args.eps, args.eval_steps, args.restarts)
+    columns = ["clean", *attacks, "worst"]
+    results: dict[str, list[dict[str, float]]] = {m: [] for m in args.methods}
+    for seed in args.seeds:
+        for method in args.methods:
+            L.seed_everything(seed, verbose=False)
+            model = build(method, args, mean, std)
+            epoch_s, epoch_cpu_s = train(model, train_set, args, seed)
+            report = evaluate_robustness(
+                model, x_test, y_test, attacks=attacks, epsilons=[args.eps], seed=seed
+            )
+            row = {"epoch_s": epoch_s, "epoch_cpu_s": epoch_cpu_s, "clean": report.clean_accuracy}
+            row |= {name: report.accuracy(name, args.eps) for name in [*attacks, "worst"]}
+            results[method].append(row)
+            log(f"seed {seed} {method}: " + ", ".join(f"{k}={v:.4f}" for k, v in row.items()))
+    return table(results, columns)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--train-size", type=int, default=5000)
+    parser.add_argument("--test-size", type=int, default=500)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32, help="k in the paper (32)")
+    parser.add_argument("--eps", type=float, default=0.1, help="L-inf radius of training and evaluation")
+    parser.add_argument("--lambda1", type=float, default=0.3)
+    parser.add_argument("--lambda2", type=float, default=1.0)
+    parser.add_argument("--alpha", type=float, default=1.0)
+    parser.add_argument("--eval-steps", type=int, default=50, help="steps of PGD and APGD at evaluation")
+    parser.add_argument("--restarts", type=int, default=5, help="restarts of the second PGD")
+    parser.add_argument("--threads", type=int, default=2)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    print(run(parse_args()))
