@@ -96,5 +96,8 @@ if __name__ == "__main__":
     parser.add_argument("--batches", type=int, default=150, help="timed batches per run")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each path")
     parser.add_argument("--root", default="lightning_logs/bench_training", help="Trainer default_root_dir")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     run(args.batches, args.repeats, args.root)
