@@ -2,9 +2,11 @@
 
 Speed without loss of strength: points the model already misclassifies are not attacked, and over an
 ascending epsilon sweep a point broken at a smaller epsilon counts as broken at every larger one (its
-adversarial example lies inside the larger ball) and is not attacked again. Each block is evaluated
-independently, with the generator of every attack call seeded from ``(seed, block, attack, eps)``, so the
-results do not depend on how blocks are spread over processes.
+adversarial example lies inside the larger ball) and is not attacked again; in white-box evaluation,
+iterative lit_robust attacks stop each point at its first fooling iterate (see
+:mod:`lit_robust.evaluation.plan`). Each block is evaluated independently, with the generator of every
+attack call seeded from ``(seed, block, attack, eps)``, so the results do not depend on how blocks are
+spread over processes.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class BlockEvaluator:
         self, planned: PlannedAttack, eps: Eps, x: Tensor, y: Tensor, index: Tensor, block: int
     ) -> tuple[Tensor, Tensor]:
         """Attacks the points ``index``; returns which of them the model now misclassifies, and x_adv."""
-        attack = planned.at(eps)
+        attack = planned.at(eps, early_stop=self.source is None)
         x_in, y_in = x[index], y[index]
         with torch.enable_grad():
             x_adv = _call(attack, self._attacked, x_in, y_in, self._generator(planned, eps, block, x))

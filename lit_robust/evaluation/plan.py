@@ -11,6 +11,13 @@ Attacks are any callables ``(model, x, y) -> x_adv``. Three kinds are told apart
 - *fixed* (anything else, for example a torchattacks attack behind a two-line adapter): run once; its
   result is stored at its ``eps`` attribute, or at ``None`` when it has none.
 
+In white-box evaluation, attacks with an ``early_stop`` attribute (lit_robust's iterative attacks) run as a
+copy with ``early_stop=True``: each point stops at the first iterate that fools the model. That loses no
+strength for robust accuracy on a deterministic model (a fooled point is broken, and the point is never
+attacked further) and saves the remaining steps; the attack objects passed in are not changed. Transfer
+evaluation keeps every step (stopping when the *source* is fooled would weaken the transferred examples), and
+so does ``EOT``, whose inner attack is left as given: evaluate randomised defenses through ``EOT``.
+
 The epsilon grid is in the norm ``norm`` (default L-inf). ``epsilons`` is either that grid (a list) or a
 mapping whose keys are norm names (``{"Linf": [...], "L2": [...]}``: the list of every attack of that
 norm) or names of attacks outside the grid's norm (their own list). Attacks in the grid's norm always use
@@ -20,6 +27,7 @@ evaluates each bounded attack at its own ``eps`` and the grid is the set of thos
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,9 +67,11 @@ class PlannedAttack:
     kind: str
     in_worst: bool
 
-    def at(self, eps: Eps) -> AttackFn:
-        """The attack with radius ``eps`` (bounded attacks), or the attack itself."""
-        return self.attack.with_eps(eps) if self.kind == "bounded" else self.attack
+    def at(self, eps: Eps, early_stop: bool = False) -> AttackFn:
+        """The attack with radius ``eps`` (bounded attacks), or the attack itself; with ``early_stop``, a copy
+        that stops each point at its first fooling iterate where the attack supports it."""
+        attack = self.attack.with_eps(eps) if self.kind == "bounded" else self.attack
+        return _stopping_early(attack) if early_stop else attack
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,14 @@ def _own_epsilons(
         )
     own = own if own is not None else [float(attack.eps)]
     return [*own, *(extra if attack_norm == "Linf" else ())]
+
+
+def _stopping_early(attack: AttackFn) -> AttackFn:
+    if getattr(attack, "early_stop", None) is not False:
+        return attack
+    attack = copy.copy(attack)
+    attack.early_stop = True
+    return attack
 
 
 def _epsilon_lists(attacks: Mapping[str, AttackFn], epsilons: Epsilons, norm: Norm) -> dict:

@@ -82,6 +82,22 @@ class Counted(Attack):
         return self.attack(model, x, y)
 
 
+def test_early_stopping_loses_no_strength(blobs_model, blobs):
+    """The evaluation runs BIM with early_stop=True: the same as that attack at each epsilon (with the
+    carry-over), and no point robust that plain BIM (final iterate only) breaks."""
+    x, y = blobs
+    report = evaluate_robustness(blobs_model, x, y, {"bim": BIM(0.1, steps=5)}, EPSILONS, batch_size=1000)
+    clean = predictions(blobs_model, x) == y
+    running = clean.clone()
+    for eps in EPSILONS:
+        robust = report.white_box.robust["bim"][eps]
+        stopping = BIM(eps, steps=5, early_stop=True)(blobs_model, x, y)
+        running &= predictions(blobs_model, stopping) == y
+        assert torch.equal(robust, running)
+        plain = clean & (predictions(blobs_model, BIM(eps, steps=5)(blobs_model, x, y)) == y)
+        assert not (robust & ~plain).any()
+
+
 def test_worst_case_counts_a_point_only_if_every_attack_failed(code):
     model, x, y = code
     a, b = FlagAttack(0.3, flag=1), FlagAttack(0.3, flag=2)

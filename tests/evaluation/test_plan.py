@@ -86,7 +86,10 @@ def test_bad_norm_and_negative_epsilons_are_refused():
         make_plan({"a": FGSM(0.1)}, [-0.1, 0.1])
 
 
-def test_with_eps_does_not_change_the_given_attack():
+def test_evaluation_copies_stop_early_and_leave_the_given_attack_unchanged():
     attack = PGD(0.1)
     planned = make_plan({"pgd": attack}, [0.2, 0.3])["pgd"]
-    assert planned.at(0.3).eps == 0.3 and attack.eps == 0.1
+    swept = planned.at(0.3, early_stop=True)
+    assert swept.eps == 0.3 and swept.early_stop
+    assert not planned.at(0.3).early_stop  # transfer evaluation keeps every step
+    assert attack.eps == 0.1 and not attack.early_stop
