@@ -60,18 +60,21 @@ def test_a_cli_checkpoint_is_the_source(tmp_path, data, trained, cli_checkpoint)
     assert not any(k.startswith("val/robust_acc") for k in results[0])
 
 
-def test_transfer_from_the_model_itself_equals_white_box(tmp_path, data, trained):
+def test_transfer_from_the_model_itself_matches_white_box(tmp_path, data, trained):
+    """FGSM gives the same numbers; white-box PGD (stopped at each point's first fooling iterate) is at
+    least as strong as transfer PGD (every step)."""
     white_box = RobustnessEvaluation(attacks(), EPSILONS, num_samples=30, log_images=False)
     transfer = TransferEvaluation(
         copy.deepcopy(trained), attacks(), EPSILONS, num_samples=30, sanity_checks=True
     )
     trainer = make_trainer(tmp_path, callbacks=[white_box, transfer])
     results = trainer.validate(trained, datamodule=data, verbose=False)[0]
-    for name in ("fgsm", "pgd", "worst"):
-        for eps in EPSILONS:
+    for eps in EPSILONS:
+        assert results[f"val/transfer_acc/fgsm/eps={eps:g}"] == results[f"val/robust_acc/fgsm/eps={eps:g}"]
+        for name in ("pgd", "worst"):
             assert (
                 results[f"val/transfer_acc/{name}/eps={eps:g}"]
-                == results[f"val/robust_acc/{name}/eps={eps:g}"]
+                >= results[f"val/robust_acc/{name}/eps={eps:g}"]
             )
     assert results["val/transfer_eval/sanity_flags"] == 0
     assert results["val/robust_acc/pgd/eps=0.1"] < results["val/robust_eval/clean_acc"]
