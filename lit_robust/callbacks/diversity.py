@@ -9,6 +9,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
+from lit_robust.callbacks.schedule import evaluation_due
 from lit_robust.defenses.layer_sampling import RandomLayerSampling
 from lit_robust.metrics.agreement import InterraterAgreement
 
@@ -50,8 +51,7 @@ class EnsembleDiversity(Callback):
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._paths = None
-        fitting = trainer.state.fn == "fit"
-        if trainer.sanity_checking or (fitting and (trainer.current_epoch + 1) % self.every_n_epochs):
+        if not evaluation_due(trainer, self.every_n_epochs):
             return
         generator = torch.Generator().manual_seed(self.seed)
         self._paths = pl_module.ensemble.sample_paths(self.samples, generator)  # type: ignore[attr-defined]

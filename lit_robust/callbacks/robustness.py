@@ -9,10 +9,10 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 
 from lit_robust.attacks.base import Norm
+from lit_robust.callbacks.schedule import evaluation_due
 from lit_robust.callbacks.subset import EvaluationSubset
 from lit_robust.callbacks.tensorboard import log_examples, log_figure, log_text
 from lit_robust.evaluation.engine import BlockEvaluator
@@ -140,9 +140,7 @@ class RobustnessEvaluation(Callback):
         return {False: BlockEvaluator(pl_module, self.plan, seed=self.seed)}
 
     def _start(self, trainer: L.Trainer, loaders: Any) -> None:
-        fitting = trainer.state.fn == TrainerFn.FITTING
-        due = not fitting or (trainer.current_epoch + 1) % self.every_n_epochs == 0
-        self._active = due and not trainer.sanity_checking
+        self._active = evaluation_due(trainer, self.every_n_epochs)
         if self._active:
             loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
             self.subset.reset(trainer.global_rank, trainer.world_size, loader)
