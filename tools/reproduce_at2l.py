@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from reproduction import load_fashion_mnist_subset, timed_fit
 
 from lit_robust.attacks import APGD, FGSM, PGD, Attack
-from lit_robust.data import FashionMNIST
 from lit_robust.defenses import AdversarialTraining, RobustClassifier, TripletAdversarialTraining
 from lit_robust.evaluation import evaluate_robustness
 from lit_robust.losses import TripletRegularizer
@@ -59,45 +57,6 @@ def evaluation_attacks(eps: float, steps: int, restarts: int) -> dict[str, Attac
     }
 
 
-def load(
-    args: argparse.Namespace,
-) -> tuple[TensorDataset, torch.Tensor, torch.Tensor, list[float], list[float]]:
-    """A fixed training subset and the first ``test_size`` test images, as floats in [0, 1]."""
-    data = FashionMNIST(data_dir=args.data_dir, val_size=0.0, seed=0)
-    data.setup("fit")
-    data.setup("test")
-    images, labels = data.train_data
-    keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: args.train_size]
-    train = TensorDataset(images[keep].float() / 255, labels[keep])
-    x_test, y_test = data.test_data
-    x_test = x_test[: args.test_size].float() / 255
-    return train, x_test, y_test[: args.test_size], list(data.mean), list(data.std)
-
-
-def train(
-    model: RobustClassifier, train_set: TensorDataset, args: argparse.Namespace, seed: int
-) -> tuple[float, float]:
-    """Trains ``model``; returns the mean wall time and the mean process CPU time of an epoch in seconds.
-
-    On a shared machine the wall time follows the other users' load; the CPU time of this process does much
-    less, so the relative cost is computed from it.
-    """
-    loader = DataLoader(
-        train_set, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
-    )
-    trainer = L.Trainer(
-        max_epochs=args.epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    start, start_cpu = time.perf_counter(), time.process_time()
-    trainer.fit(model, loader)
-    return (time.perf_counter() - start) / args.epochs, (time.process_time() - start_cpu) / args.epochs
-
-
 def mean_std(values: list[float], scale: float = 100.0) -> str:
     mean = statistics.fmean(values) * scale
     std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
@@ -120,7 +79,9 @@ def table(results: dict[str, list[dict[str, float]]], columns: list[str]) -> str
 
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> str:
     torch.set_num_threads(args.threads)
-    train_set, x_test, y_test, mean, std = load(args)
+    train_set, x_test, y_test, mean, std = load_fashion_mnist_subset(
+        args.data_dir, args.train_size, args.test_size
+    )
     attacks = evaluation_attacks(args.eps, args.eval_steps, args.restarts)
     columns = ["clean", *attacks, "worst"]
     results: dict[str, list[dict[str, float]]] = {m: [] for m in args.methods}
@@ -128,7 +89,8 @@ def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> str:
         for method in args.methods:
             L.seed_everything(seed, verbose=False)
             model = build(method, args, mean, std)
-            epoch_s, epoch_cpu_s = train(model, train_set, args, seed)
+            wall_s, cpu_s = timed_fit(model, train_set, args.batch_size, args.epochs, seed)
+            epoch_s, epoch_cpu_s = wall_s / args.epochs, cpu_s / args.epochs
             report = evaluate_robustness(
                 model, x_test, y_test, attacks=attacks, epsilons=[args.eps], seed=seed
             )

@@ -30,11 +30,10 @@ from collections.abc import Callable
 
 import lightning as L
 import torch
+from reproduction import load_fashion_mnist_subset, timed_fit
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from lit_robust.attacks import APGD, EAD, EOT, FGSM, PGD, Attack, CarliniWagnerL2, DeepFool
-from lit_robust.data import FashionMNIST
 from lit_robust.defenses import RandomLayerSampling, RobustClassifier
 from lit_robust.evaluation import RobustnessReport, evaluate_robustness
 from lit_robust.metrics import InterraterAgreement
@@ -84,36 +83,6 @@ def accuracies(report: RobustnessReport, transfer: bool = False) -> dict[str, fl
     return out
 
 
-def load(args: argparse.Namespace) -> tuple[TensorDataset, Tensor, Tensor, list[float], list[float]]:
-    """A fixed training subset and the first ``test_size`` test images, as floats in [0, 1]."""
-    data = FashionMNIST(data_dir=args.data_dir, val_size=0.0, seed=0)
-    data.setup("fit")
-    data.setup("test")
-    images, labels = data.train_data
-    keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: args.train_size]
-    train = TensorDataset(images[keep].float() / 255, labels[keep])
-    x_test, y_test = data.test_data
-    return train, x_test[: args.test_size].float() / 255, y_test[: args.test_size], data.mean, data.std
-
-
-def train(model: RobustClassifier, train_set: TensorDataset, args: argparse.Namespace, seed: int) -> float:
-    """Trains ``model``; returns the wall time of training in seconds."""
-    loader = DataLoader(
-        train_set, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
-    )
-    trainer = L.Trainer(
-        max_epochs=args.epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    start = time.perf_counter()
-    trainer.fit(model, loader)
-    return time.perf_counter() - start
-
-
 def inference_seconds(model: Callable[[Tensor], Tensor], x: Tensor, repeats: int = 5) -> float:
     with torch.no_grad():
         start = time.perf_counter()
@@ -136,16 +105,16 @@ def run_seed(args: argparse.Namespace, data: tuple, seed: int, log: Callable[[st
     for index in range(2):
         L.seed_everything(seed * 100 + index, verbose=False)
         members.append(RobustClassifier(PRBasicCNN(), **common).eval())
-        seconds.append(train(members[-1], train_set, args, seed * 100 + index))
+        seconds.append(timed_fit(members[-1], train_set, args.batch_size, args.epochs, seed * 100 + index)[0])
     L.seed_everything(seed, verbose=False)
     rls = RandomLayerSampling(
         PRBasicCNN(), num_models=2, train_samples=3, test_samples=10, loss="mse", **common
     )
-    rls_seconds = train(rls, train_set, args, seed)
+    rls_seconds = timed_fit(rls, train_set, args.batch_size, args.epochs, seed)[0]
     if args.control:
         L.seed_everything(seed, verbose=False)
         control = RandomLayerSampling(PRBasicCNN(), num_models=1, train_samples=1, test_samples=1, **common)
-        train(control, train_set, args, seed)
+        timed_fit(control, train_set, args.batch_size, args.epochs, seed)
     rls.eval()
     single, ensemble = members[0], MeanEnsemble(members).eval()
     path = rls.ensemble.sample_paths(1, torch.Generator().manual_seed(seed))[0]
@@ -224,7 +193,7 @@ def summary(results: list[dict[str, dict]]) -> str:
 
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> str:
     torch.set_num_threads(args.threads)
-    data = load(args)
+    data = load_fashion_mnist_subset(args.data_dir, args.train_size, args.test_size)
     return summary([run_seed(args, data, seed, log) for seed in args.seeds])
 
 

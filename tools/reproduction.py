@@ -1,0 +1,48 @@
+"""Pieces shared by the tools/reproduce_*.py scripts: a fixed Fashion-MNIST subset and a quiet, timed fit."""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+
+from lit_robust.data import FashionMNIST
+
+
+def load_fashion_mnist_subset(
+    data_dir: str, train_size: int, test_size: int
+) -> tuple[TensorDataset, Tensor, Tensor, list[float], list[float]]:
+    """A fixed training subset and the first ``test_size`` test images, as floats in [0, 1], plus the
+    dataset's mean and std."""
+    data = FashionMNIST(data_dir=data_dir, val_size=0.0, seed=0)
+    data.setup("fit")
+    data.setup("test")
+    images, labels = data.train_data
+    keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:train_size]
+    train = TensorDataset(images[keep].float() / 255, labels[keep])
+    x_test, y_test = data.test_data
+    return train, x_test[:test_size].float() / 255, y_test[:test_size], list(data.mean), list(data.std)
+
+
+def timed_fit(
+    model: L.LightningModule, train_set: TensorDataset, batch_size: int, epochs: int, seed: int
+) -> tuple[float, float]:
+    """Trains ``model`` on the CPU without logging; returns the wall time and this process's CPU time in
+    seconds (on a shared machine the CPU time follows the other users' load much less)."""
+    loader = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    start, start_cpu = time.perf_counter(), time.process_time()
+    trainer.fit(model, loader)
+    return time.perf_counter() - start, time.process_time() - start_cpu
