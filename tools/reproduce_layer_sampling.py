@@ -24,9 +24,11 @@ Prints markdown tables (mean ± std over seeds). Example (about ten minutes per 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -40,6 +42,7 @@ from lit_robust.metrics import InterraterAgreement
 from lit_robust.models import PRBasicCNN
 
 ATTACKS = ("FGSM", "PGD", "APGD", "DeepFool", "C&W", "EAD")
+STRONG = ("PGD-strong", "APGD-strong")
 
 
 class MeanEnsemble(nn.Module):
@@ -67,10 +70,18 @@ def attacks(args: argparse.Namespace) -> dict[str, Attack]:
 
 
 def adaptive(args: argparse.Namespace) -> dict[str, Attack]:
-    return {
+    """The attacks under EOT (``--eot`` calls per gradient), plus PGD with restarts and APGD with
+    ``--strong-steps`` steps and ``--strong-eot`` calls per gradient: the strongest attacks we have."""
+    chosen = {
         name: EOT(attack, args.eot if not attack.minimum_norm else 1)
         for name, attack in attacks(args).items()
     }
+    steps = args.strong_steps
+    chosen["PGD-strong"] = EOT(
+        PGD(args.eps, steps=steps, step_size=2.5 * args.eps / steps, restarts=2), args.strong_eot
+    )
+    chosen["APGD-strong"] = EOT(APGD(args.eps, steps=steps), args.strong_eot)
+    return chosen
 
 
 def accuracies(report: RobustnessReport, transfer: bool = False) -> dict[str, float]:
@@ -78,7 +89,7 @@ def accuracies(report: RobustnessReport, transfer: bool = False) -> dict[str, fl
     kind = "transfer_acc" if transfer else "robust_acc"
     out = {"clean": report.clean_accuracy}
     for column, value in report.summary.items():
-        if column.kind == kind and column.attack in ATTACKS:
+        if column.kind == kind and column.attack in (*ATTACKS, *STRONG, "worst"):
             out[column.attack] = value
     return out
 
@@ -178,7 +189,7 @@ def table(results: list[dict[str, dict]], key: str, columns: list[str]) -> str:
 def summary(results: list[dict[str, dict]]) -> str:
     parts = [
         "Accuracy (%) under attack:",
-        table(results, "rows", ["clean", *ATTACKS]),
+        table(results, "rows", ["clean", *ATTACKS, *STRONG, "worst"]),
         "\nPaper's protocol against the number N of sampled models averaged (accuracy %):",
         table(results, "sweep", ["clean", "FGSM", "PGD"]),
         "\nInterrater agreement kappa (lower is more diverse):",
@@ -192,9 +203,20 @@ def summary(results: list[dict[str, dict]]) -> str:
 
 
 def run(args: argparse.Namespace, log: Callable[[str], None] = print) -> str:
+    """Runs the seeds (with ``--results-dir``, skips those already saved there) and summarises them."""
     torch.set_num_threads(args.threads)
     data = load_fashion_mnist_subset(args.data_dir, args.train_size, args.test_size)
-    return summary([run_seed(args, data, seed, log) for seed in args.seeds])
+    results = []
+    for seed in args.seeds:
+        path = Path(args.results_dir) / f"seed{seed}.json" if args.results_dir else None
+        if path is not None and path.exists():
+            results.append(json.loads(path.read_text()))
+            continue
+        results.append(run_seed(args, data, seed, log))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results[-1]))
+    return summary(results)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -216,6 +238,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--deepfool-steps", type=int, default=20)
     parser.add_argument("--deepfool-candidates", type=int, default=3)
     parser.add_argument("--eot", type=int, default=2, help="EOT calls per gradient of the bounded attacks")
+    parser.add_argument("--strong-steps", type=int, default=40, help="steps of the strong adaptive attacks")
+    parser.add_argument(
+        "--strong-eot", type=int, default=8, help="EOT calls per gradient of the strong attacks"
+    )
+    parser.add_argument(
+        "--results-dir", help="save each seed's results here as JSON; saved seeds are skipped"
+    )
     parser.add_argument("--sweep", type=int, nargs="+", default=[1, 5, 10, 15], help="N values swept")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(

@@ -10,7 +10,7 @@ contract. Bounded attacks: :class:`FGSM`, :class:`LL`, :class:`BIM`, :class:`ILL
 """
 
 from lit_robust.attacks.apgd import APGD
-from lit_robust.attacks.base import Attack, Model, Norm, clip_norm, flat_norm, project
+from lit_robust.attacks.base import Attack, Model, Norm, clip_norm, flat_norm, model_logits, project
 from lit_robust.attacks.bim import BIM, ILL
 from lit_robust.attacks.binary_search import BinarySearchAttack
 from lit_robust.attacks.bpda import BPDA, straight_through
@@ -27,6 +27,7 @@ from lit_robust.attacks.mim import MIM
 from lit_robust.attacks.objectives import LossName, ascent_loss, dlr, margin, succeeded, targeted_dlr
 from lit_robust.attacks.pgd import PGD
 from lit_robust.attacks.targets import TargetedAttack, TargetRule, select_targets
+from lit_robust.attacks.unrolled_high_confidence import UnrolledHighConfidence, straight_through_round
 
 __all__ = [
     "APGD",
@@ -54,6 +55,7 @@ __all__ = [
     "StepNorm",
     "TargetRule",
     "TargetedAttack",
+    "UnrolledHighConfidence",
     "ascend",
     "ascent_loss",
     "boundaries",
@@ -64,9 +66,11 @@ __all__ = [
     "flat_norm",
     "input_gradient",
     "margin",
+    "model_logits",
     "project",
     "select_targets",
     "straight_through",
+    "straight_through_round",
     "succeeded",
     "targeted_dlr",
 ]

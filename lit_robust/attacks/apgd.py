@@ -8,8 +8,17 @@ from typing import get_args
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.base import Model, Norm, check_choice, check_positive, flat_norm, per_sample, project
-from lit_robust.attacks.gradient import LossFn, input_gradient
+from lit_robust.attacks.base import (
+    Model,
+    Norm,
+    check_choice,
+    check_positive,
+    flat_norm,
+    model_logits,
+    per_sample,
+    project,
+)
+from lit_robust.attacks.gradient import input_gradient
 from lit_robust.attacks.iterative import StepNorm
 from lit_robust.attacks.objectives import LossName, ascent_loss, succeeded
 from lit_robust.attacks.per_point import best_of_restarts, random_start
@@ -47,6 +56,9 @@ class APGD(TargetedAttack):
         target: how targets are chosen when ``targeted``; with ``"given"`` the targeted DLR takes the clean
             prediction as the source class.
         seed: seed of the attack's generator (random starts, random targets).
+        early_stop: drop each point from the batch at its first successful iterate, which is what it returns
+            anyway; every point's run depends only on its own state, so the results are the same and fooled
+            points cost no further steps. The evaluation switches it on.
     """
 
     def __init__(
@@ -60,6 +72,7 @@ class APGD(TargetedAttack):
         targeted: bool = False,
         target: TargetRule = "least_likely",
         seed: int | None = None,
+        early_stop: bool = False,
     ) -> None:
         super().__init__(eps, targeted, target, seed)
         check_choice("norm", norm, get_args(StepNorm))
@@ -71,18 +84,18 @@ class APGD(TargetedAttack):
         self.loss = loss
         self.restarts = restarts
         self.rho = rho
+        self.early_stop = early_stop
 
     def perturb(self, model: Model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
         target = self.targets(model, x, y, generator)
         source = y
         if target is not None and self.target == "given":
             with torch.no_grad():
-                source = model(x).argmax(dim=1)
+                source = model_logits(model, x).argmax(dim=1)
 
         def run(index: Tensor) -> tuple[Tensor, Tensor, Tensor]:
             ts = None if target is None else target[index]
-            loss_fn = ascent_loss(self.loss, source[index], ts)
-            return self._run(model, x[index], loss_fn, y[index], ts, generator)
+            return self._run(model, x[index], source[index], y[index], ts, generator)
 
         return best_of_restarts(x, self.restarts, run)
 
@@ -90,13 +103,14 @@ class APGD(TargetedAttack):
         self,
         model: Model,
         x: Tensor,
-        loss_fn: LossFn,
+        source: Tensor,
         y: Tensor,
         target: Tensor | None,
         generator: torch.Generator | None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         marks = checkpoints(self.steps)
         x_adv = random_start(x, self.eps, self.norm, generator)
+        loss_fn = ascent_loss(self.loss, source, target)
         grad, loss, logits = input_gradient(model, x_adv, loss_fn)
         success = succeeded(logits, y, target)
         x_success, x_best, grad_best, best_loss = x_adv, x_adv, grad, loss
@@ -105,7 +119,26 @@ class APGD(TargetedAttack):
         increases = torch.zeros_like(loss)
         reduced_last = torch.ones_like(success)
         best_at_last_check, last_mark = best_loss, 0
+        finished = (x_adv.clone(), success.clone(), best_loss.clone())  # every point's final result
+        active = torch.arange(len(x), device=x.device)
         for i in range(self.steps):
+            if self.early_stop and success.any():
+                for out, value in zip(finished, (x_success, success, best_loss), strict=True):
+                    out[active[success]] = value[success]
+                keep = ~success
+                active = active[keep]
+                if active.numel() == 0:
+                    return finished
+                state = (x, source, y, target, x_adv, x_previous, grad, x_success, x_best, grad_best)
+                state += (best_loss, step_size, previous_loss, increases, reduced_last, best_at_last_check)
+                (x, source, y, target, x_adv, x_previous, grad, x_success, x_best, grad_best) = (
+                    None if t is None else t[keep] for t in state[:10]
+                )
+                best_loss, step_size, previous_loss, increases, reduced_last, best_at_last_check = (
+                    t[keep] for t in state[10:]
+                )
+                success = success[keep]
+                loss_fn = ascent_loss(self.loss, source, target)
             z = project(x_adv + per_sample(step_size, x) * self._direction(grad), x, self.eps, self.norm)
             if i > 0:
                 z = x_adv + MOMENTUM * (z - x_adv) + (1 - MOMENTUM) * (x_adv - x_previous)
@@ -130,7 +163,10 @@ class APGD(TargetedAttack):
                 previous_loss = torch.where(reduce, best_loss, previous_loss)
                 reduced_last, best_at_last_check, last_mark = reduce, best_loss, i + 1
                 increases = torch.zeros_like(loss)
-        return torch.where(per_sample(success, x), x_success, x_best), success, best_loss
+        final = (torch.where(per_sample(success, x), x_success, x_best), success, best_loss)
+        for out, value in zip(finished, final, strict=True):
+            out[active] = value
+        return finished
 
     def _direction(self, grad: Tensor) -> Tensor:
         if self.norm == "Linf":

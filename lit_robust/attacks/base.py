@@ -30,6 +30,19 @@ def flat_norm(v: Tensor, norm: Norm) -> Tensor:
     return flat.abs().sum(dim=1)
 
 
+def model_logits(model: Model, x: Tensor) -> Tensor:
+    """``model(x)`` in at least ``x``'s precision.
+
+    Under mixed precision (``torch.autocast``, Lightning's ``bf16-mixed`` / ``16-mixed``) the model's layers
+    may compute in half precision and return bf16 or fp16 logits; attacks compare and differentiate losses
+    of the logits, so they are cast up to ``x``'s dtype (float32) first. The cast is part of the graph: the
+    input gradient flows through it and comes back in ``x``'s dtype, and every perturbation, step, projection
+    and clip stays in that precision, so the threat model holds exactly as without autocast.
+    """
+    logits = model(x)
+    return logits.to(torch.promote_types(logits.dtype, x.dtype))
+
+
 def per_sample(values: Tensor, like: Tensor) -> Tensor:
     """Reshapes per-sample ``values`` of shape ``(batch,)`` to broadcast against ``like``."""
     return values.view(-1, *([1] * (like.dim() - 1)))

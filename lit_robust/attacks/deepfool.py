@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.base import Attack, Model, check_positive, clip_norm, flat_norm, per_sample
+from lit_robust.attacks.base import (
+    Attack,
+    Model,
+    check_positive,
+    clip_norm,
+    flat_norm,
+    model_logits,
+    per_sample,
+)
 from lit_robust.attacks.linear import boundaries, closest, other_classes
 from lit_robust.attacks.per_point import iterate_until_done
 
@@ -51,7 +59,7 @@ class DeepFool(Attack):
 
     def perturb(self, model: Model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
         with torch.no_grad():
-            candidates = other_classes(model(x), y, self.num_candidates)
+            candidates = other_classes(model_logits(model, x), y, self.num_candidates)
 
         def update(x_active: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
             f, w, logits = boundaries(model, x_active, y[index], candidates[index])

@@ -7,7 +7,7 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.base import Model, check_choice, check_positive
+from lit_robust.attacks.base import Model, check_choice, check_positive, model_logits
 from lit_robust.attacks.binary_search import BinarySearchAttack, EarlyAbort, SearchState
 from lit_robust.attacks.gradient import LossFn, input_gradient
 from lit_robust.attacks.targets import TargetRule
@@ -84,7 +84,7 @@ class EAD(BinarySearchAttack):
             slack = x_next + (step + 1) / (step + 4) * (x_next - x_k) if self.fista else x_next
             x_k = x_next
             with torch.no_grad():
-                margins = signed_margin(model(x_k))
+                margins = signed_margin(model_logits(model, x_k))
             diff = (x_k - x).flatten(1)
             l1 = diff.abs().sum(dim=1)
             elastic = diff.square().sum(dim=1) + self.beta * l1

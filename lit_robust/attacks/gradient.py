@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from lit_robust.attacks.base import Model
+from lit_robust.attacks.base import Model, model_logits
 
 LossFn = Callable[[Tensor], Tensor]
 
@@ -41,7 +41,7 @@ class Expectation(nn.Module):
         self.samples = samples
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.stack([self.model(x) for _ in range(self.samples)]).mean(dim=0)
+        return torch.stack([model_logits(self.model, x) for _ in range(self.samples)]).mean(dim=0)
 
 
 def input_gradient(model: Model, x: Tensor, loss_fn: LossFn) -> tuple[Tensor, Tensor, Tensor]:
@@ -52,14 +52,14 @@ def input_gradient(model: Model, x: Tensor, loss_fn: LossFn) -> tuple[Tensor, Te
     """
     x = x.detach().requires_grad_(True)
     if not isinstance(model, Expectation):
-        logits = model(x)
+        logits = model_logits(model, x)
         loss = loss_fn(logits)
         (grad,) = torch.autograd.grad(loss.sum(), x)
         return grad, loss.detach(), logits.detach()
     grad_sum = torch.zeros_like(x)
     loss_sum = logits_sum = None
     for _ in range(model.samples):
-        logits = model.model(x)
+        logits = model_logits(model.model, x)
         loss = loss_fn(logits)
         grad_sum += torch.autograd.grad(loss.sum(), x)[0]
         loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lit_robust.attacks.base import Model, check_positive, clip_norm, flat_norm, per_sample
+from lit_robust.attacks.base import Model, check_positive, clip_norm, flat_norm, model_logits, per_sample
 from lit_robust.attacks.gradient import LossFn, input_gradient
 from lit_robust.attacks.per_point import iterate_until_done
 from lit_robust.attacks.targets import TargetedAttack, TargetRule
@@ -72,7 +72,7 @@ class HighConfidence(TargetedAttack):
         target = self.targets(model, x, y, generator)
         if self.confidence is None:
             with torch.no_grad():
-                log_c = F.log_softmax(model(x), dim=1).amax(dim=1)
+                log_c = F.log_softmax(model_logits(model, x), dim=1).amax(dim=1)
         else:
             log_c = torch.full(y.shape, self.confidence, device=x.device, dtype=x.dtype).log()
         log_c = log_c.clamp(max=math.log1p(-torch.finfo(x.dtype).eps))

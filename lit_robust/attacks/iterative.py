@@ -7,7 +7,16 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.base import Model, Norm, check_choice, check_positive, flat_norm, per_sample, project
+from lit_robust.attacks.base import (
+    Model,
+    Norm,
+    check_choice,
+    check_positive,
+    flat_norm,
+    model_logits,
+    per_sample,
+    project,
+)
 from lit_robust.attacks.gradient import LossFn, input_gradient
 from lit_robust.attacks.objectives import ascent_loss, succeeded
 from lit_robust.attacks.per_point import best_of_restarts, random_start
@@ -181,7 +190,7 @@ class IterativeAttack(TargetedAttack):
             ys, ts = y[index], None if target is None else target[index]
             x_adv = run(x[index], ys, ts)
             with torch.no_grad():
-                logits = model(x_adv)
+                logits = model_logits(model, x_adv)
             return x_adv, succeeded(logits, ys, ts), ascent_loss("ce", ys, ts)(logits)
 
         return best_of_restarts(x, self.restarts, scored_run)

@@ -7,7 +7,7 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.base import Attack, Model, check_choice
+from lit_robust.attacks.base import Attack, Model, check_choice, model_logits
 from lit_robust.attacks.linear import closest_class
 
 TargetRule = Literal["least_likely", "random", "closest", "given"]
@@ -26,7 +26,7 @@ def select_targets(
     if rule == "given":
         return y
     with torch.no_grad():
-        logits = model(x)
+        logits = model_logits(model, x)
     if rule == "least_likely":
         return logits.argmin(dim=1)
     if rule == "random":

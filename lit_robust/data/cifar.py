@@ -59,6 +59,7 @@ class CIFAR10(InMemoryImageDataModule):
         augment: Randomly crop (4 pixels of padding) and mirror training batches.
         download: Download CIFAR-10 with torchvision into ``data_dir`` when it is not found.
         grayscale: Convert the images to one channel (ITU-R 601 luma).
+        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     num_classes = 10
@@ -78,9 +79,18 @@ class CIFAR10(InMemoryImageDataModule):
         augment: bool = True,
         download: bool = False,
         grayscale: bool = False,
+        device_resident: bool = False,
     ) -> None:
         super().__init__(
-            data_dir, batch_size, eval_batch_size, val_size, seed, num_workers, augment, download
+            data_dir,
+            batch_size,
+            eval_batch_size,
+            val_size,
+            seed,
+            num_workers,
+            augment,
+            download,
+            device_resident,
         )
         if grayscale:
             self.in_channels, self.mean, self.std = 1, (0.4809,), (0.240,)

@@ -8,21 +8,18 @@ before training from U(-eps, eps) (or N(0, eps^2)); the clean images stay in, so
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import warnings
 from pathlib import Path
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from lit_robust.data.base import InMemoryImageDataModule, check_int
+from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, save_cached
 from lit_robust.data.dataset import Batch
 from lit_robust.data.noise import Distribution, check_noise, perturb_uint8
 from lit_robust.data.synthetic import seeded_generator
+from lit_robust.data.wrapper import DataModuleWrapper
 
 CACHE_VERSION = 1
 """Bumped whenever the generated images would change for the same parameters."""
@@ -30,16 +27,7 @@ CHUNK = 4096
 """Images perturbed at once: bounds the float memory of generation to a few chunks."""
 
 
-def checksum(*tensors: Tensor) -> str:
-    """SHA-256 of the tensors' shapes, dtypes and bytes."""
-    digest = hashlib.sha256()
-    for tensor in tensors:
-        digest.update(f"{tuple(tensor.shape)}{tensor.dtype}".encode())
-        digest.update(tensor.contiguous().view(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()
-
-
-class ConstantPerturbations(InMemoryImageDataModule):
+class ConstantPerturbations(DataModuleWrapper):
     """Wraps a datamodule and extends its training split with ``copies`` perturbed copies of every image.
 
     In YAML the base is nested: ``base: {class_path: FashionMNIST, init_args: {...}}``. The metadata
@@ -92,40 +80,14 @@ class ConstantPerturbations(InMemoryImageDataModule):
     ) -> None:
         check_int("copies", copies, 1)
         check_noise(eps, distribution)
-        super().__init__(seed=seed, augment=augment)
-        self.base = base
-        self.num_classes = base.num_classes
-        self.in_channels = base.in_channels
-        self.input_size = base.input_size
-        self.mean = base.mean
-        self.std = base.std
-
-    # ----------------------------------------------------------------------------- delegated to the base
-    def prepare_data(self) -> None:
-        self.base.prepare_data()
+        super().__init__(base, seed=seed, augment=augment)
 
     def setup(self, stage: str) -> None:
         """Sets up the base; for ``"fit"`` also builds (or loads) the extended training set, once, and hands
         it to the base, whose training loader then serves it."""
-        self.base.setup(stage)
+        super().setup(stage)
         if stage == "fit" and self.train_data is None:
             self.train_data = self.base.train_data = self._extended(self.base.train_data)
-
-    def train_dataloader(self) -> DataLoader:
-        return self.base.train_dataloader()
-
-    def val_dataloader(self) -> DataLoader | list:
-        return self.base.val_dataloader()
-
-    def test_dataloader(self) -> DataLoader:
-        return self.base.test_dataloader()
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.base.predict_dataloader()
-
-    def augment_batch(self, images: Tensor) -> Tensor:
-        """The base's augmentation."""
-        return self.base.augment_batch(images)
 
     # ------------------------------------------------------------------------------------ generation
     def cache_key(self, clean: Batch) -> str:
@@ -141,21 +103,20 @@ class ConstantPerturbations(InMemoryImageDataModule):
                 for name in ("copies", "eps", "distribution", "seed", "freeze_augmentation")
             },
         }
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return cache_key(fields)
 
     def cache_path(self, key: str) -> Path | None:
         """File of the cached extended images for ``key``, or ``None`` without a ``cache_dir``."""
-        cache_dir = self.hparams.cache_dir
-        return None if cache_dir is None else Path(cache_dir) / f"constant_perturbations_{key[:20]}.pt"
+        return cache_file(self.hparams.cache_dir, "constant_perturbations", key)
 
     def _extended(self, clean: Batch) -> Batch:
         key = self.cache_key(clean)
         path = self.cache_path(key)
-        images = self._load(path, key) if path is not None else None
+        images = load_cached(path, key, type(self).__name__) if path is not None else None
         if images is None:
             images = self.generate(clean[0])
             if path is not None:
-                self._save(path, key, images)
+                save_cached(path, key, images)
         return images, clean[1].repeat(self.hparams.copies + 1)
 
     def generate(self, images: Tensor) -> Tensor:
@@ -180,27 +141,3 @@ class ConstantPerturbations(InMemoryImageDataModule):
     def _augment_uint8(self, images: Tensor) -> Tensor:
         """The base's augmentation of uint8 images (crop and flip move whole pixels: nothing is rounded)."""
         return self.base.augment_batch(images.float().div_(255)).mul_(255).round_().to(torch.uint8)
-
-    def _load(self, path: Path, key: str) -> Tensor | None:
-        if not path.exists():
-            return None
-        try:
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-            valid = stored["key"] == key and stored["checksum"] == checksum(stored["images"])
-        except Exception as error:  # any unreadable file is rebuilt, never trusted
-            warnings.warn(
-                f"ConstantPerturbations: unreadable cache {path} ({error!r}): rebuilding it.", stacklevel=2
-            )
-            return None
-        if not valid:
-            warnings.warn(
-                f"ConstantPerturbations: stale or corrupt cache {path}: rebuilding it.", stacklevel=2
-            )
-            return None
-        return stored["images"]
-
-    def _save(self, path: Path, key: str, images: Tensor) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # ranks never see a half-written file
-        torch.save({"key": key, "checksum": checksum(images), "images": images}, partial)
-        os.replace(partial, path)

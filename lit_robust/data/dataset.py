@@ -16,7 +16,8 @@ class TensorImageDataset(Dataset[Batch]):
 
     torch's DataLoader calls :meth:`__getitems__` with the list of indices of a batch, so a batch costs one
     tensor index instead of ``batch_size`` item lookups and a collate. Use it with
-    ``collate_fn=keep_batch`` because the batch comes out already stacked.
+    ``collate_fn=keep_batch`` because the batch comes out already stacked. The tensors may live on a GPU:
+    the sampler's indices are then copied there without synchronising the device, and so is the batch.
 
     Args:
         images: uint8 images, shape ``(N, C, H, W)``.
@@ -37,6 +38,8 @@ class TensorImageDataset(Dataset[Batch]):
 
     def __getitems__(self, indices: Sequence[int]) -> Batch:
         index = torch.as_tensor(indices, dtype=torch.long)
+        if self.images.is_cuda:  # pinned memory: the copy does not wait for the queued kernels
+            index = index.pin_memory().to(self.images.device, non_blocking=True)
         return self.images[index], self.labels[index]
 
 

@@ -48,6 +48,7 @@ class ImageFolderDataModule(InMemoryImageDataModule):
         augment: Randomly crop (``image_size // 8`` pixels of padding) and mirror training batches.
         mean: Per-channel mean of the training images, for the model's normalisation (ImageNet's by default).
         std: Per-channel standard deviation of the training images (ImageNet's by default).
+        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     in_channels = 3
@@ -64,11 +65,21 @@ class ImageFolderDataModule(InMemoryImageDataModule):
         augment: bool = True,
         mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
         std: tuple[float, float, float] = (0.229, 0.224, 0.225),
+        device_resident: bool = False,
     ) -> None:
         check_int("image_size", image_size, 1)
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
             raise ValueError(f"mean and std must have 3 values (R, G, B) with std > 0, got {mean} and {std}.")
-        super().__init__(data_dir, batch_size, eval_batch_size, val_size, seed, num_workers, augment)
+        super().__init__(
+            data_dir,
+            batch_size,
+            eval_batch_size,
+            val_size,
+            seed,
+            num_workers,
+            augment,
+            device_resident=device_resident,
+        )
         train_dir = Path(data_dir) / "train"
         self.classes = class_folders(train_dir) if train_dir.is_dir() else []
         if not self.classes:

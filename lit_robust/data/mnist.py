@@ -98,6 +98,7 @@ class MNIST(IDXImageDataModule):
         augment: Randomly crop training batches (3 pixels of padding; digits are never mirrored).
         download: Download MNIST with torchvision into ``<data_dir>/MNIST/raw/`` when it is not found.
         sample: Use the offline sample made by ``tools/make_mnist_sample.py`` instead of MNIST.
+        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     title = "MNIST"
@@ -117,6 +118,7 @@ class MNIST(IDXImageDataModule):
         augment: bool = False,
         download: bool = False,
         sample: bool = False,
+        device_resident: bool = False,
     ) -> None:
         if sample and download:
             raise ValueError(
@@ -124,7 +126,15 @@ class MNIST(IDXImageDataModule):
                 " tools/make_mnist_sample.py."
             )
         super().__init__(
-            data_dir, batch_size, eval_batch_size, val_size, seed, num_workers, augment, download
+            data_dir,
+            batch_size,
+            eval_batch_size,
+            val_size,
+            seed,
+            num_workers,
+            augment,
+            download,
+            device_resident,
         )
         if sample:
             self.title = "The MNIST sample"

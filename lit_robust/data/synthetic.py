@@ -42,6 +42,7 @@ class SyntheticImages(InMemoryImageDataModule):
             (rounded, at least one image); 0 disables validation.
         num_workers: DataLoader worker processes (0 loads in the main process).
         augment: Randomly crop (``input_size // 8`` pixels of padding) and mirror training batches.
+        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class SyntheticImages(InMemoryImageDataModule):
         val_size: int | float = 0.1,
         num_workers: int = 0,
         augment: bool = False,
+        device_resident: bool = False,
     ) -> None:
         check_int("num_samples", num_samples, 1)
         check_int("num_test_samples", num_test_samples, 1)
@@ -73,6 +75,7 @@ class SyntheticImages(InMemoryImageDataModule):
             seed=seed,
             num_workers=num_workers,
             augment=augment,
+            device_resident=device_resident,
         )
         self.num_classes = num_classes
         self.in_channels = in_channels

@@ -64,8 +64,11 @@ class AdversarialTraining(RobustClassifier):
         with module_mode(self, self.attack_mode):
             return self.attack(self, x, y)
 
-    def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
-        x_adv = self.adversarial_examples(x, y)
+    def training_loss(self, x: Tensor, y: Tensor, x_adv: Tensor | None = None) -> TrainingOutput:
+        """The loss of a batch; ``x_adv``, when the datamodule gives it with the batch (precomputed examples,
+        see :class:`~lit_robust.data.EnsembleAdversarialExamples`), is used instead of crafting them."""
+        if x_adv is None:
+            x_adv = self.adversarial_examples(x, y)
         adv_logits = self(x_adv)
         adv_loss = self.classification_loss(adv_logits, y)
         with torch.set_grad_enabled(not self.adv_only or self.triplet is not None):

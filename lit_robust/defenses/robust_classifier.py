@@ -39,7 +39,9 @@ class RobustClassifier(L.LightningModule):
     Every epsilon is therefore in pixel space, and any attack can call the module directly. Subclasses
     (the defenses) override small hooks instead of ``training_step``:
 
-    - :meth:`training_loss` returns the loss of a training batch (and the clean logits for metrics);
+    - :meth:`training_loss` returns the loss of a training batch (and the clean logits for metrics); a
+      datamodule may add tensors to each batch after ``(x, y)``, which reach it as further arguments
+      (precomputed adversarial examples: see :class:`~lit_robust.data.EnsembleAdversarialExamples`);
     - :meth:`forward` is the defended model that predictions and attacks see (for example a test-time
       preprocessing step or an ensemble average);
     - :meth:`configure_metrics` builds the torchmetrics collection logged for each stage.
@@ -54,6 +56,11 @@ class RobustClassifier(L.LightningModule):
         lr_scheduler_interval: step the scheduler every ``"epoch"`` or every ``"step"``.
         lr_scheduler_monitor: metric a ``ReduceLROnPlateau`` scheduler watches.
         label_smoothing: label smoothing of the training cross-entropy (the Pixel Redrawn paper uses 0.1).
+        compile: compile the backbone with ``torch.compile`` (in place, ``nn.Module.compile``: parameter
+            names and checkpoints are unchanged). Opt-in: the first batches of each shape and mode pay the
+            compilation (tens of seconds), and attacks' input gradients go through the compiled graphs.
+        channels_last: store the backbone's 4-D weights in the channels-last memory format; convolutions
+            then return channels-last activations, which tensor cores prefer (mostly a GPU win, with AMP).
     """
 
     def __init__(
@@ -67,6 +74,8 @@ class RobustClassifier(L.LightningModule):
         lr_scheduler_interval: Literal["epoch", "step"] = "epoch",
         lr_scheduler_monitor: str = "val/loss",
         label_smoothing: float = 0.0,
+        compile: bool = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if num_classes < 2:
@@ -77,6 +86,10 @@ class RobustClassifier(L.LightningModule):
         self.num_classes = num_classes
         self.normalize = Normalize(mean if mean is not None else [0.0], std if std is not None else [1.0])
         self.backbone = backbone
+        if channels_last:
+            self.backbone.to(memory_format=torch.channels_last)
+        if compile:
+            self.backbone.compile()
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler
         self.train_metrics = self.configure_metrics("train")
@@ -104,9 +117,9 @@ class RobustClassifier(L.LightningModule):
         return F.cross_entropy(logits, y, label_smoothing=self.hparams.get("label_smoothing", 0.0))
 
     # ------------------------------------------------------------------------------- Lightning steps
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
-        output = self.training_loss(x, y)
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        x, y, *extra = batch  # extra: what a datamodule adds to each batch, passed on to training_loss
+        output = self.training_loss(x, y, *extra)
         self.train_metrics.update(output.logits.detach(), y)
         self.log("train/loss", output.loss, prog_bar=True, batch_size=len(y))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))

@@ -2,22 +2,36 @@
 
 from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.evaluate import evaluate_robustness
+from lit_robust.evaluation.pixel_redrawn_cases import (
+    CASE_NAMES,
+    Case,
+    RedrawnStart,
+    case_accuracy,
+    evaluate_cases,
+    pixel_redrawn_cases,
+)
 from lit_robust.evaluation.plan import EvaluationPlan, PlannedAttack, make_plan
 from lit_robust.evaluation.report import RobustnessReport
 from lit_robust.evaluation.results import Column, PointResults, Summary
 from lit_robust.evaluation.sanity import SanityCheckWarning, SanityFlag, run_sanity_checks
 
 __all__ = [
+    "CASE_NAMES",
     "BlockEvaluator",
+    "Case",
     "Column",
     "EvaluationPlan",
     "PlannedAttack",
     "PointResults",
+    "RedrawnStart",
     "RobustnessReport",
     "SanityCheckWarning",
     "SanityFlag",
     "Summary",
+    "case_accuracy",
+    "evaluate_cases",
     "evaluate_robustness",
     "make_plan",
+    "pixel_redrawn_cases",
     "run_sanity_checks",
 ]

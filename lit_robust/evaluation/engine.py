@@ -2,7 +2,8 @@
 
 Speed without loss of strength: points the model already misclassifies are not attacked, and over an
 ascending epsilon sweep a point broken at a smaller epsilon counts as broken at every larger one (its
-adversarial example lies inside the larger ball) and is not attacked again; in white-box evaluation,
+adversarial example lies inside the larger ball) and is not attacked again (with ``worst_case_only``,
+whichever attack broke it: see :mod:`lit_robust.evaluation.plan`); in white-box evaluation,
 iterative lit_robust attacks stop each point at its first fooling iterate (see
 :mod:`lit_robust.evaluation.plan`). Each block is evaluated independently, with the generator of every
 attack call seeded from ``(seed, block, attack, eps)``, so the results do not depend on how blocks are
@@ -52,13 +53,18 @@ class BlockEvaluator:
             clean = self._predict(x) == y
             results = PointResults(transfer=self.source is not None, clean=clean)
             self.examples = {}
+            cascade = self._cascade(x, y, block, clean) if self.plan.cascade else {}
             for planned in self.plan.attacks:
+                if planned in self.plan.cascade:
+                    continue
                 if planned.kind == "minimum_norm":
                     self._minimum_norm(planned, x, y, block, results)
                 else:
                     results.robust[planned.name] = self._sweep(planned, x, y, block, clean)
             for eps in self.plan.grid:
-                masks = [results.robust[p.name].get(eps) for p in self.plan.attacks if p.in_worst]
+                masks = [
+                    results.robust.get(p.name, cascade).get(eps) for p in self.plan.attacks if p.in_worst
+                ]
                 masks = [m for m in masks if m is not None]
                 if masks:
                     results.worst[eps] = torch.stack(masks).all(dim=0)
@@ -71,6 +77,18 @@ class BlockEvaluator:
             if index.numel():
                 fooled, _ = self._attack(planned, eps, x, y, index, block)
                 robust[index[fooled]] = False
+            out[eps] = robust.clone()
+        return out
+
+    def _cascade(self, x: Tensor, y: Tensor, block: int, clean: Tensor) -> dict:
+        """The worst case of the cascade: at each epsilon, each attack on the points still standing."""
+        robust, out = clean.clone(), {}
+        for eps in sorted({e for planned in self.plan.cascade for e in planned.epsilons}):
+            for planned in (p for p in self.plan.cascade if eps in p.epsilons):
+                index = robust.nonzero().squeeze(1)
+                if index.numel():
+                    fooled, _ = self._attack(planned, eps, x, y, index, block)
+                    robust[index[fooled]] = False
             out[eps] = robust.clone()
         return out
 

@@ -35,6 +35,7 @@ def evaluate_robustness(
     seed: int | None = 0,
     device: torch.device | str | None = None,
     verbose: bool = False,
+    worst_case_only: bool = False,
 ) -> RobustnessReport:
     """Clean and robust accuracy of ``model`` under every attack at every epsilon, and the worst case.
 
@@ -61,6 +62,9 @@ def evaluate_robustness(
         seed: seed of the per-block generators of lit_robust attacks (``None``: their own seeding).
         device: where to evaluate; defaults to the device of the model's parameters.
         verbose: show a progress bar over blocks.
+        worst_case_only: run the bounded attacks of the grid's norm as a cascade that gives their worst case
+            alone, without their own columns (see :mod:`lit_robust.evaluation.plan`): faster, the same or a
+            lower worst-case accuracy.
 
     Example (a checkpoint, no Trainer)::
 
@@ -76,7 +80,9 @@ def evaluate_robustness(
         ValueError: for inconsistent attacks and epsilons (see :func:`~lit_robust.evaluation.plan.make_plan`),
             or a tensor ``x`` without labels.
     """
-    plan = make_plan(attacks or {}, epsilons, norm, add_unbounded=sanity_checks)
+    plan = make_plan(
+        attacks or {}, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=worst_case_only
+    )
     device = torch.device(device) if device is not None else _device(model)
     evaluators = {
         "white_box": BlockEvaluator(model, plan, seed=seed) if source is None or sanity_checks else None,

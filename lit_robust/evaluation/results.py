@@ -98,7 +98,7 @@ def plan_columns(plan: EvaluationPlan, transfer: bool) -> list[Column]:
     """Every column of the results of ``plan``, in order, whatever the points (the engine fills them all)."""
     kind: Kind = "transfer_acc" if transfer else "robust_acc"
     columns = [Column("clean_acc")]
-    for planned in plan.attacks:
+    for planned in (p for p in plan.attacks if p not in plan.cascade):
         extra = (math.inf,) if planned.kind == "minimum_norm" else ()
         columns += [Column(kind, planned.name, eps) for eps in (*planned.epsilons, *extra)]
     worst = [p for p in plan.attacks if p.in_worst]

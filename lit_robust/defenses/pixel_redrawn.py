@@ -1,0 +1,69 @@
+"""`PixelRedrawnClassifier`: a classifier that sees Pixel Redrawn images in training, at test time or both."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from torch import Tensor, nn
+
+from lit_robust.attacks.bpda import straight_through
+from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
+from lit_robust.models.pixel_redraw import PixelRedrawer
+
+Phase = Literal["train", "test", "both"]
+
+
+class PixelRedrawnClassifier(RobustClassifier):
+    """The Pixel Redrawn defense: a :class:`~lit_robust.models.PixelRedrawer` in front of the classifier.
+
+    The paper's phases (Table 1) are configurations: no PR is a plain
+    :class:`~lit_robust.defenses.RobustClassifier`; PR in training, in testing or in both phases is this
+    class with ``phase`` ``"train"``, ``"test"`` or ``"both"``.
+
+    Training images are redrawn on the fly, afresh for every batch (as the original code redraws every
+    epoch), unless ``redraw_training_batches`` is off because they come redrawn already from
+    :class:`~lit_robust.data.PixelRedrawn` (precomputed and cached: faster, a fixed set of redraws).
+
+    At test time (``"test"`` or ``"both"``) :meth:`forward`, and so predictions, validation and every
+    attack on this module, computes ``F(PR(x))`` with a fresh redraw at each call. Its backward pass is the
+    straight-through estimator (:func:`~lit_robust.attacks.straight_through`, BPDA with the identity):
+    PR itself has no useful gradient (an argmax and a random draw), so an attacker who knows PR attacks
+    through it this way; wrap the attacks in :class:`~lit_robust.attacks.EOT` for the random draw. The
+    threat-model cases of the paper (A-D) are in :mod:`lit_robust.evaluation.pixel_redrawn_cases`.
+
+    Args:
+        backbone: the network mapping normalised images to logits.
+        redrawer: the Pixel Redrawn transformation (its PR models are buffers, never trained here).
+        phase: where PR is applied: ``"train"``, ``"test"`` or ``"both"``.
+        redraw_training_batches: redraw training batches on the fly when PR is on in training; turn off
+            when the datamodule is :class:`~lit_robust.data.PixelRedrawn`.
+        **kwargs: the arguments of :class:`~lit_robust.defenses.RobustClassifier`.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        redrawer: PixelRedrawer,
+        phase: Phase = "both",
+        redraw_training_batches: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if phase not in ("train", "test", "both"):
+            raise ValueError(f"phase must be 'train', 'test' or 'both', got {phase!r}.")
+        super().__init__(backbone, **kwargs)
+        self.redrawer = redrawer
+        self.train_redraw = phase in ("train", "both") and redraw_training_batches
+        self.test_redraw = phase in ("test", "both")
+
+    def classifier(self, x: Tensor) -> Tensor:
+        """Logits of the network alone, ``F(x)``: no redraw."""
+        return super().forward(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``F(PR(x))`` with PR at test time (gradient: straight-through), else ``F(x)``."""
+        return self.classifier(straight_through(x, self.redrawer) if self.test_redraw else x)
+
+    def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
+        """Cross-entropy on the redrawn batch (on the batch as given when PR is off in training)."""
+        logits = self.classifier(self.redrawer(x) if self.train_redraw else x)
+        return TrainingOutput(self.classification_loss(logits, y), logits)
