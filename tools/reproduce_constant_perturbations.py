@@ -36,6 +36,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from reproduction import quiet_trainer
 
 from lit_robust.attacks import APGD, FGSM, PGD
 from lit_robust.data import MNIST, ConstantPerturbations, FashionMNIST, InMemoryImageDataModule
@@ -118,15 +119,7 @@ def train(setting: str, seed: int, args: argparse.Namespace) -> tuple[RobustClas
     """Trains one model; returns it (in eval mode) and the training wall time in seconds."""
     L.seed_everything(seed, verbose=False)
     model, data = model_for(setting, args), data_for(setting, seed, args)
-    trainer = L.Trainer(
-        max_epochs=args.epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-    )
+    trainer = quiet_trainer(args.epochs, limit_val_batches=0)
     start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     seconds = time.perf_counter() - start

@@ -31,6 +31,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from pixel_redrawn_tables import tables
+from reproduction import quiet_trainer
 from torch import Tensor, nn
 
 from lit_robust.attacks import APGD, BIM, FGSM, MIM, CarliniWagnerL2
@@ -86,16 +87,7 @@ def train(setting: str, seed: int, args: argparse.Namespace) -> tuple[nn.Module,
         model = VariablePerturbations(PRBasicCNN(), eps=1.0, phase="train", **common)
     else:
         model = RobustClassifier(PRBasicCNN(), **common)
-    trainer = L.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        limit_train_batches=args.limit_train_batches,
-    )
+    trainer = quiet_trainer(epochs, limit_val_batches=0, limit_train_batches=args.limit_train_batches)
     start = time.process_time()
     trainer.fit(model, datamodule=data)
     times["train_cpu_s"] = time.process_time() - start
