@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
+
+from reproduction import mean_std
 
 Row = dict
 PAPER_ATTACKS = ("FGSM", "BIM", "MIM", "L2-CW")
@@ -16,8 +17,7 @@ def cell(rows: list[Row], get: Callable[[Row], float | None], scale: float = 100
     values = [v for v in (get(row) for row in rows) if v is not None]
     if not values:
         return "-"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{scale * statistics.mean(values):.1f} ± {scale * spread:.1f}"
+    return mean_std(values, scale)
 
 
 def case(name: str, attack: str) -> Callable[[Row], float | None]:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from reproduction import load_mnist_sample_subset, timed_fit
+from reproduction import load_mnist_sample_subset, mean_std, timed_fit
 from torch import Tensor
 
 from lit_robust.attacks import APGD, FGSM, CarliniWagnerL2, DeepFool, HighConfidence
@@ -119,11 +119,6 @@ def evaluate(model: L.LightningModule, x: Tensor, y: Tensor, args: argparse.Name
     return row
 
 
-def mean_std(values: list[float], digits: int = 3) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
-
-
 def table(results: dict[tuple[str, str], list[dict]], args: argparse.Namespace) -> str:
     columns = [
         "error",
@@ -137,7 +132,7 @@ def table(results: dict[tuple[str, str], list[dict]], args: argparse.Namespace) 
         reference = results.get((network, "reference"), [])
         cpu = statistics.fmean(r["epoch_cpu_s"] for r in runs)
         ratio = f"{cpu / statistics.fmean(r['epoch_cpu_s'] for r in reference):.1f}x" if reference else "-"
-        cells = [mean_std([r[c] for r in runs]) for c in columns]
+        cells = [mean_std([r[c] for r in runs], 1.0, 3) for c in columns]
         lines.append("| " + " | ".join([network, method, str(len(runs)), *cells, f"{cpu:.1f}", ratio]) + " |")
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from reproduction import load_fashion_mnist_subset, load_mnist_sample_subset, timed_fit
+from reproduction import load_fashion_mnist_subset, load_mnist_sample_subset, mean_std, timed_fit
 
 from lit_robust.attacks import APGD, FGSM, PGD, Attack
 from lit_robust.defenses import AdversarialTraining, RobustClassifier, TripletAdversarialTraining
@@ -65,12 +65,6 @@ def evaluation_attacks(eps: float, steps: int, restarts: int) -> dict[str, Attac
         "APGD-CE": APGD(eps, steps=steps, loss="ce"),
         "APGD-DLR": APGD(eps, steps=steps, loss="dlr"),
     }
-
-
-def mean_std(values: list[float], scale: float = 100.0) -> str:
-    mean = statistics.fmean(values) * scale
-    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{mean:.1f} ± {std:.1f}"
 
 
 def table(results: dict[str, list[dict[str, float]]], columns: list[str]) -> str:

@@ -29,14 +29,13 @@ import argparse
 import itertools
 import json
 import re
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
 import torch
-from reproduction import quiet_trainer
+from reproduction import mean_std, quiet_trainer
 
 from lit_robust.attacks import APGD, FGSM, PGD
 from lit_robust.data import MNIST, ConstantPerturbations, FashionMNIST, InMemoryImageDataModule
@@ -198,9 +197,7 @@ def table(rows: list[dict]) -> str:
     for setting, group in results.items():
         cells = []
         for column in columns:
-            values = [100 * row[column] for row in group]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.1f} ± {spread:.1f}")
+            cells.append(mean_std([row[column] for row in group]))
         lines.append(f"| {setting} (n={len(group)}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
 import torch
-from reproduction import load_fashion_mnist_subset, timed_fit
+from reproduction import load_fashion_mnist_subset, mean_std, timed_fit
 from torch import Tensor, nn
 
 from lit_robust.attacks import APGD, EAD, EOT, FGSM, PGD, Attack, CarliniWagnerL2, DeepFool
@@ -167,12 +166,6 @@ def run_seed(args: argparse.Namespace, data: tuple, seed: int, log: Callable[[st
     log(f"seed {seed}: {rows} sweep {sweep} kappa rls {kappa_rls:.3f} ensemble {kappa_ens:.3f} cost {cost}")
     return {"rows": rows, "sweep": sweep, "kappa": {"RLS (10 sampled models)": kappa_rls,
             "independent ensemble (2 members)": kappa_ens}, "cost": cost}  # fmt: skip
-
-
-def mean_std(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
-    mean = statistics.fmean(values) * scale
-    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def table(results: list[dict[str, dict]], key: str, columns: list[str]) -> str:

@@ -1,7 +1,8 @@
-"""Pieces shared by the tools/reproduce_*.py scripts: a fixed Fashion-MNIST subset and a quiet, timed fit."""
+"""Pieces shared by the tools/reproduce_*.py scripts: fixed data subsets, a quiet, timed fit, table cells."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -11,6 +12,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
 from lit_robust.data import MNIST, FashionMNIST, InMemoryImageDataModule
+
+
+def mean_std(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
+    """``mean ± std`` of ``values`` times ``scale`` (sample std; 0 for a single value), for result tables."""
+    mean = statistics.fmean(values) * scale
+    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def load_fashion_mnist_subset(

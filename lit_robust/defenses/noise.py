@@ -8,15 +8,14 @@ noise clipped to [0, 1] at training, at testing, or both: ``eps=1.0`` with ``pha
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from lit_robust.data.noise import Distribution, add_noise, check_noise
+from lit_robust.defenses.phase import Phase, phase_flags
 from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
-
-Phase = Literal["train", "test", "both"]
 
 
 class VariablePerturbations(RobustClassifier):
@@ -56,14 +55,12 @@ class VariablePerturbations(RobustClassifier):
         **kwargs: Any,
     ) -> None:
         check_noise(eps, distribution)
-        if phase not in ("train", "test", "both"):
-            raise ValueError(f"phase must be 'train', 'test' or 'both', got {phase!r}.")
+        train_noise, test_noise = phase_flags(phase)
         super().__init__(backbone, **kwargs)
         self.eps = eps
         self.distribution: Distribution = distribution
         self.include_clean = include_clean
-        self.train_noise = phase in ("train", "both")
-        self.test_noise = phase in ("test", "both")
+        self.train_noise, self.test_noise = train_noise, test_noise
 
     def perturb(self, x: Tensor) -> Tensor:
         """``clip(x + delta, 0, 1)`` with a fresh draw of ``delta``."""

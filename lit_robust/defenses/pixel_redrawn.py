@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from torch import Tensor, nn
 
 from lit_robust.attacks.bpda import straight_through
+from lit_robust.defenses.phase import Phase, phase_flags
 from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
 from lit_robust.models.pixel_redraw import PixelRedrawer
-
-Phase = Literal["train", "test", "both"]
 
 
 class PixelRedrawnClassifier(RobustClassifier):
@@ -48,12 +47,11 @@ class PixelRedrawnClassifier(RobustClassifier):
         redraw_training_batches: bool = True,
         **kwargs: Any,
     ) -> None:
-        if phase not in ("train", "test", "both"):
-            raise ValueError(f"phase must be 'train', 'test' or 'both', got {phase!r}.")
+        train_redraw, test_redraw = phase_flags(phase)
         super().__init__(backbone, **kwargs)
         self.redrawer = redrawer
-        self.train_redraw = phase in ("train", "both") and redraw_training_batches
-        self.test_redraw = phase in ("test", "both")
+        self.train_redraw = train_redraw and redraw_training_batches
+        self.test_redraw = test_redraw
 
     def classifier(self, x: Tensor) -> Tensor:
         """Logits of the network alone, ``F(x)``: no redraw."""

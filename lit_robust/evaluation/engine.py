@@ -13,6 +13,7 @@ spread over processes.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -53,14 +54,14 @@ class BlockEvaluator:
             clean = self._predict(x) == y
             results = PointResults(transfer=self.source is not None, clean=clean)
             self.examples = {}
-            cascade = self._cascade(x, y, block, clean) if self.plan.cascade else {}
+            cascade = self._cascade(self.plan.cascade, x, y, block, clean) if self.plan.cascade else {}
             for planned in self.plan.attacks:
                 if planned in self.plan.cascade:
                     continue
                 if planned.kind == "minimum_norm":
                     self._minimum_norm(planned, x, y, block, results)
                 else:
-                    results.robust[planned.name] = self._sweep(planned, x, y, block, clean)
+                    results.robust[planned.name] = self._cascade([planned], x, y, block, clean)
             for eps in self.plan.grid:
                 masks = [
                     results.robust.get(p.name, cascade).get(eps) for p in self.plan.attacks if p.in_worst
@@ -70,21 +71,14 @@ class BlockEvaluator:
                     results.worst[eps] = torch.stack(masks).all(dim=0)
         return results
 
-    def _sweep(self, planned: PlannedAttack, x: Tensor, y: Tensor, block: int, clean: Tensor) -> dict:
+    def _cascade(
+        self, attacks: Sequence[PlannedAttack], x: Tensor, y: Tensor, block: int, clean: Tensor
+    ) -> dict:
+        """Robust points by epsilon when, at each epsilon in ascending order, each of ``attacks`` attacks only
+        the points that no attack has broken at that or a smaller epsilon (one attack: its sweep)."""
         robust, out = clean.clone(), {}
-        for eps in planned.epsilons:
-            index = robust.nonzero().squeeze(1)
-            if index.numel():
-                fooled, _ = self._attack(planned, eps, x, y, index, block)
-                robust[index[fooled]] = False
-            out[eps] = robust.clone()
-        return out
-
-    def _cascade(self, x: Tensor, y: Tensor, block: int, clean: Tensor) -> dict:
-        """The worst case of the cascade: at each epsilon, each attack on the points still standing."""
-        robust, out = clean.clone(), {}
-        for eps in sorted({e for planned in self.plan.cascade for e in planned.epsilons}):
-            for planned in (p for p in self.plan.cascade if eps in p.epsilons):
+        for eps in sorted({e for planned in attacks for e in planned.epsilons}):
+            for planned in (p for p in attacks if eps in p.epsilons):
                 index = robust.nonzero().squeeze(1)
                 if index.numel():
                     fooled, _ = self._attack(planned, eps, x, y, index, block)
