@@ -93,11 +93,12 @@ def _add_empty_init_args(config: Any) -> None:
             _add_empty_init_args(value)
 
 
-def main(args: list[str] | None = None) -> RobustCLI | None:
-    """Entry point of ``lit-robust``; ``args`` replaces ``sys.argv[1:]`` (tests call ``main([...])``).
+def run_cli(args: list[str] | None = None) -> RobustCLI:
+    """Runs ``lit-robust ARGS`` in this process and returns the CLI (its ``trainer``, ``model``, ``datamodule``).
 
-    Configuration mistakes that only show when objects are built (an impossible value, a missing dataset)
-    end with a short message naming the problem instead of a traceback; set ``LIT_ROBUST_DEBUG=1`` to see it.
+    ``args`` replaces ``sys.argv[1:]``. Configuration mistakes that only show when objects are built (an
+    impossible value, a missing dataset) end with a short message naming the problem and ``SystemExit(2)``
+    instead of a traceback; set ``LIT_ROBUST_DEBUG=1`` to see it.
     """
     try:
         return RobustCLI(
@@ -115,6 +116,15 @@ def main(args: list[str] | None = None) -> RobustCLI | None:
         message = textwrap.fill(f"lit-robust: error: {_root_cause(error)}", width=100)
         print(f"{message}\n(set {DEBUG_VARIABLE}=1 to see the traceback)", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``lit-robust`` console script and ``python -m lit_robust``.
+
+    Returns nothing, so the process exits with status 0 after a successful run; errors exit non-zero. Use
+    :func:`run_cli` to get the CLI object back in Python.
+    """
+    run_cli(args)
 
 
 def _root_cause(error: BaseException) -> BaseException:

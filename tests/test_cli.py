@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lit_robust.cli import main
+from lit_robust.cli import run_cli
 from lit_robust.defenses import RobustClassifier
 
 QUICKSTART = str(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
@@ -33,7 +33,7 @@ def synthetic_args(tmp_path: Path, *extra: str) -> list[str]:
 
 def run_failing(args: list[str], capsys) -> str:
     with pytest.raises(SystemExit) as exit_info:
-        main(args)
+        run_cli(args)
     assert exit_info.value.code != 0
     error = capsys.readouterr().err
     assert "Traceback" not in error
@@ -42,7 +42,7 @@ def run_failing(args: list[str], capsys) -> str:
 
 def test_help_lists_the_subcommands(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
+        run_cli(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     for command in ("fit", "validate", "test", "predict"):
@@ -51,7 +51,7 @@ def test_help_lists_the_subcommands(capsys):
 
 def test_print_config_of_the_quickstart(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "--config", QUICKSTART, "--print_config"])
+        run_cli(["fit", "--config", QUICKSTART, "--print_config"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "class_path: lit_robust.models" in out
@@ -59,7 +59,7 @@ def test_print_config_of_the_quickstart(capsys):
 
 
 def test_datamodule_metadata_is_linked_into_model_and_backbone(tmp_path):
-    cli = main(["fit", *synthetic_args(tmp_path, "--trainer.fast_dev_run=true")])
+    cli = run_cli(["fit", *synthetic_args(tmp_path, "--trainer.fast_dev_run=true")])
     assert cli.model.num_classes == 3
     assert cli.model(torch.rand(2, 1, 28, 28)).shape == (2, 3)
     torch.testing.assert_close(cli.model.normalize.mean.flatten(), torch.tensor(cli.datamodule.mean))
@@ -80,13 +80,13 @@ def test_resuming_from_a_checkpoint_continues_training(tmp_path):
         f"--trainer.callbacks.dirpath={tmp_path / 'ckpt'}",
         "--trainer.callbacks.save_last=true",
     ]
-    first = main(["fit", *synthetic_args(tmp_path, "--trainer.max_epochs=1", *checkpoint)])
+    first = run_cli(["fit", *synthetic_args(tmp_path, "--trainer.max_epochs=1", *checkpoint)])
     last = tmp_path / "ckpt" / "last.ckpt"
     steps_after_one_epoch = first.trainer.global_step
     saved = torch.load(last, weights_only=True)
     assert saved["epoch"] == 0
 
-    resumed = main(
+    resumed = run_cli(
         ["fit", *synthetic_args(tmp_path, "--trainer.max_epochs=2", *checkpoint), f"--ckpt_path={last}"]
     )
     assert resumed.trainer.current_epoch == 2
@@ -100,7 +100,7 @@ def test_resuming_from_a_checkpoint_continues_training(tmp_path):
 
 
 def test_cli_checkpoint_reloads_without_passing_the_backbone(tmp_path):
-    cli = main(
+    cli = run_cli(
         ["fit", *synthetic_args(tmp_path, "--trainer.max_epochs=1", "--trainer.limit_train_batches=1")]
     )
     path = tmp_path / "cli.ckpt"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import lit_robust.data
-from lit_robust.cli import main
+from lit_robust.cli import run_cli
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").rglob("*.yaml"))
 
@@ -43,7 +43,7 @@ def test_config_runs_one_batch_on_synthetic_data(config, tmp_path, monkeypatch):
     settings = yaml.safe_load(config.read_text())
     data_config = tmp_path / "data.yaml"
     data_config.write_text(yaml.safe_dump(synthetic_stand_in(settings["data"])))
-    cli = main(
+    cli = run_cli(
         [
             "fit",
             "--config",

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from lit_robust.callbacks import TrainingThroughput
-from lit_robust.cli import main
+from lit_robust.cli import run_cli
 from lit_robust.data import FashionMNIST
 from lit_robust.models import Normalize, PRBasicCNN
 
@@ -49,7 +49,7 @@ def plain_loop(images: torch.Tensor, labels: torch.Tensor, mean, std, batches: i
 
 def lightning_fit(batches: int, root: str) -> float:
     """Images per second of ``lit-robust fit --config configs/quickstart.yaml`` (one epoch, no validation)."""
-    cli = main(
+    cli = run_cli(
         [
             "fit",
             "--config",

@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lit_robust.cli import main
+from lit_robust.cli import run_cli
 
 
 def run(argv: list[str]) -> float:
     """Fits with ``lit-robust fit ARGV``, tests the best checkpoint and returns the test accuracy."""
-    cli = main(["fit", *argv])
+    cli = run_cli(["fit", *argv])
     assert cli is not None
     trainer = cli.trainer
     results = trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best", verbose=False)

@@ -9,7 +9,7 @@ import pytest
 
 from lit_robust.attacks import FGSM, PGD
 from lit_robust.callbacks import RobustnessEvaluation, TransferEvaluation, load_source
-from lit_robust.cli import main
+from lit_robust.cli import run_cli
 from lit_robust.evaluation import evaluate_robustness
 from tests.callbacks.conftest import NUM_CLASSES, first_points, make_data, make_model, make_trainer
 
@@ -24,7 +24,7 @@ def attacks() -> dict:
 def cli_checkpoint(tmp_path_factory) -> Path:
     """A checkpoint written by ``lit-robust fit`` (one epoch on the same synthetic distribution)."""
     root = tmp_path_factory.mktemp("cli")
-    main([
+    run_cli([
         "fit",
         "--model=RobustClassifier",
         "--model.backbone=lit_robust.models.MLP",

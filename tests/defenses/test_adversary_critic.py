@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from lit_robust.cli import main
+from lit_robust.cli import run_cli
 from lit_robust.defenses import AdversaryCritic
 from lit_robust.models import MLP, Critic
 
@@ -151,7 +151,7 @@ def test_the_cpu_config_plays_the_critic_game_through_the_cli(tmp_path, monkeypa
         "init_args": {"num_samples": 24, "in_channels": 1, "input_size": 28, "batch_size": 8, "val_size": 8},
     }
     (tmp_path / "data.yaml").write_text(json.dumps(data))
-    cli = main(
+    cli = run_cli(
         [
             "fit", f"--config={config}", f"--data={tmp_path / 'data.yaml'}", "--trainer.fast_dev_run=true",
             "--trainer.enable_progress_bar=false", "--model.init_args.pretrain_epochs=0",
