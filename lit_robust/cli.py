@@ -94,7 +94,7 @@ def _add_empty_init_args(config: Any) -> None:
 
 
 def run_cli(args: list[str] | None = None) -> RobustCLI:
-    """Runs ``lit-robust ARGS`` in this process and returns the CLI (its ``trainer``, ``model``, ``datamodule``).
+    """Runs ``lit-robust ARGS`` in this process; returns the CLI (its ``trainer``, ``model``, ``datamodule``).
 
     ``args`` replaces ``sys.argv[1:]``. Configuration mistakes that only show when objects are built (an
     impossible value, a missing dataset) end with a short message naming the problem and ``SystemExit(2)``

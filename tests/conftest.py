@@ -26,5 +26,5 @@ def _deterministic() -> None:
 
 @pytest.fixture(autouse=True)
 def _no_pytest_argv(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests call ``lit_robust.cli.run_cli(args)``; pytest's own arguments must not look like CLI arguments."""
+    """Tests call ``lit_robust.cli.run_cli(args)``: pytest's arguments must not look like CLI arguments."""
     monkeypatch.setattr(sys, "argv", sys.argv[:1])

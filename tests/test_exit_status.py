@@ -1,4 +1,4 @@
-"""Exit status of the installed ``lit-robust`` console script and of ``python -m lit_robust``, as a shell sees it.
+"""Exit status of the installed ``lit-robust`` script and of ``python -m lit_robust``, as a shell sees it.
 
 These run real subprocesses: the in-process tests of ``run_cli`` cannot see what the console script hands to
 ``sys.exit``.
@@ -48,7 +48,6 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     environment.pop(DEBUG, None)
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=environment, timeout=240)
-
 
 
 @pytest.fixture(scope="module", params=list(COMMANDS), ids=list(COMMANDS))
