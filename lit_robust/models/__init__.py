@@ -7,13 +7,14 @@ defaults), so the CLI can link them from the datamodule, and returns logits.
 from lit_robust.models.at2l_mnist import MnistModelA, MnistModelB, MnistModelC, MnistModelD
 from lit_robust.models.basic_cnn import PRBasicCNN
 from lit_robust.models.critic import Critic, GaussianNoise
-from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel, split_stages
+from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel
 from lit_robust.models.layers import Conv2dSame
 from lit_robust.models.lenet import LeNet5
 from lit_robust.models.mlp import MLP
 from lit_robust.models.normalize import Normalize
 from lit_robust.models.pixel_redraw import PixelRedrawer
 from lit_robust.models.resnet import ResNet18, ResNet50
+from lit_robust.models.sampling_units import sampling_units, split_stages
 from lit_robust.models.vgg import VGG16
 from lit_robust.models.wide_resnet import WideResNet
 
@@ -36,5 +37,6 @@ __all__ = [
     "ResNet50",
     "SampledModel",
     "WideResNet",
+    "sampling_units",
     "split_stages",
 ]
