@@ -1,4 +1,4 @@
-"""configs/pixel_redrawn/: the paper's schedule, equal steps across Table 1's phases, EOT on a random model."""
+"""configs/pixel_redrawn/: the paper's schedule, equal steps across Table 1's phases, EOT where random."""
 
 from __future__ import annotations
 
