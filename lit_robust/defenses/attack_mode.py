@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -26,30 +25,24 @@ def module_mode(module: nn.Module, mode: AttackMode) -> Iterator[None]:
     ``"eval"`` crafts against the deterministic model (batch-norm running statistics, no dropout), as the
     TRADES and most PyTorch adversarial-training codes do; ``"train"`` crafts against the model as it is
     trained (batch statistics, dropout on), as Madry et al.'s TensorFlow code does. In ``"train"`` mode the
-    batch-norm running statistics are restored at the end of the block, so crafting never moves them and
-    they follow the training batches alone. (Madry et al.'s CIFAR-10 code, ``updates_collections=None``,
-    also moves them at every attack step: a side effect on the evaluation-time statistics that lit_robust
-    leaves out, whatever an attack itself does with a model handed to it in training mode.)
+    batch-norm layers stop tracking their running statistics for the block (``track_running_stats`` off:
+    batch statistics, no in-place update, so graphs through several passes stay valid): crafting never
+    moves them, and they follow the training batches alone. (Madry et al.'s CIFAR-10 code,
+    ``updates_collections=None``, also moves them at every attack step: a side effect on the
+    evaluation-time statistics that lit_robust leaves out, whatever an attack itself does with a model
+    handed to it in training mode.)
     """
     check_attack_mode(mode)
     modes = [(m, m.training) for m in module.modules()]
-    statistics = _batch_norm_statistics(module) if mode == "train" else []
+    tracking = [(m, m.track_running_stats) for m in module.modules() if isinstance(m, _BatchNorm)]
     module.train(mode == "train")
+    if mode == "train":
+        for batch_norm, _ in tracking:
+            batch_norm.track_running_stats = False
     try:
         yield
     finally:
         for submodule, training in modes:
             submodule.training = training
-        with torch.no_grad():
-            for buffer, saved in statistics:
-                buffer.copy_(saved)
-
-
-def _batch_norm_statistics(module: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each batch-norm buffer of ``module`` (running mean, variance, batch count) with a copy of its value."""
-    return [
-        (buffer, buffer.clone())
-        for m in module.modules()
-        if isinstance(m, _BatchNorm)
-        for buffer in m.buffers(recurse=False)
-    ]
+        for batch_norm, tracks in tracking:
+            batch_norm.track_running_stats = tracks

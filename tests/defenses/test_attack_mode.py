@@ -27,7 +27,6 @@ def test_training_mode_crafting_uses_batch_statistics_and_leaves_the_running_one
     x = 3.0 + torch.rand(8, 1, 6, 6)
     with module_mode(model, "train"):
         out = nn.Sequential(*model[:2])(x)
-        assert batch_norm.num_batches_tracked == 1  # batch statistics used (and, inside, tracked)
     torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(4), atol=1e-5, rtol=0)
     for name, value in batch_norm.state_dict().items():
         torch.testing.assert_close(value, before[name], msg=name)
