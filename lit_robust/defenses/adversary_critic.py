@@ -231,7 +231,7 @@ class AdversaryCritic(RobustClassifier):
             with module_mode(self, self.attack_mode):
                 x_rec = self.attack(self, x_adv_c.detach(), prediction[changed], confidence[changed])
             distance = (x_c - x_rec).flatten(1).square().sum(dim=1)
-        rec = global_mean(distance if self.cycle_loss == "squared" else distance.sqrt())
+        rec = global_mean(distance if self.cycle_loss == "squared" else distance.clamp_min(1e-12).sqrt())
         return {
             "loss": ce + self.lambda_gan * gan + self.lambda_rec * rec,
             "ce": ce,

@@ -91,19 +91,22 @@ class VirtualAdversarialTraining(RobustClassifier):
         return self.eps * l2_normalize(d)
 
     def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
-        randomness = RandomState(x.device)
+        randomness = RandomState(x.device) if self.attack_mode == "train" else None
         clean_logits = self(x)
 
         def penalty_model(z: Tensor) -> Tensor:
+            """The penalty's ``f``: in ``"train"`` mode with the clean pass's random state (dropout masks)."""
+            if randomness is None:
+                return self(z)
             with randomness.replay():
                 return self(z)
 
         with module_mode(self, self.attack_mode):
-            if self.attack_mode == "train":
+            if randomness is not None:
                 target_logits = clean_logits.detach()
             else:
                 with torch.no_grad():
-                    target_logits = penalty_model(x)
+                    target_logits = self(x)
             r_vadv = self.virtual_adversarial_perturbation(penalty_model, x, target_logits)
             kl = kl_to(target_logits)(penalty_model(x + r_vadv)).mean()
         self.log("train/vat_kl", kl, batch_size=len(y))
