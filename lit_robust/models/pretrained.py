@@ -78,8 +78,9 @@ def adapt_input_channels(weight: Tensor, in_channels: int) -> Tensor:
     """A convolution ``weight`` (``out, in, *kernel``) trained on other input channels, for ``in_channels``.
 
     One channel: the sum over the trained channels (a grey image as R = G = B gives the same response).
-    Otherwise the trained channels repeated cyclically and rescaled by ``trained / in_channels``, so the
-    response to a constant image keeps its scale (timm's ``adapt_input_conv`` does the same).
+    Otherwise the trained channels repeated cyclically and rescaled by ``trained / in_channels`` (timm's
+    ``adapt_input_conv``), which keeps the response to a constant image when ``in_channels`` is a multiple
+    of the trained channels, and its scale roughly otherwise.
     """
     trained = weight.shape[1]
     if in_channels == 1:
@@ -146,7 +147,8 @@ def _strip_prefix(state: dict[str, Tensor], names: set[str]) -> dict[str, Tensor
     """``state`` renamed by the key prefix that makes the most of its keys ``names``.
 
     A prefix of the file's keys is removed (``backbone.model.`` in a lit_robust checkpoint, ``module.``
-    from DDP) or a prefix of the module's keys added; on a tie the keys are kept as they are.
+    from DDP) or a prefix of the module's keys added; on a tie the keys are kept as they are. Keys outside a
+    removed prefix (the defense's other modules in its checkpoint) are dropped, not reported as unexpected.
     """
     options = [state]
     for prefix in sorted(_prefixes(state)):

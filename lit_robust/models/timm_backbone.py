@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ class TimmBackbone(LibraryBackbone):
         except RuntimeError as error:
             if not str(error).startswith("Unknown model"):
                 raise
-            close = timm.list_models(f"*{name.split('.')[0]}*")[:10]
+            close = difflib.get_close_matches(name.split(".")[0], timm.list_models(), n=5)
             raise ValueError(f"timm has no model {name!r}; similar names: {close or 'none'}.") from error
         super().__init__(model, checkpoint_path, strict_weights)
 
