@@ -130,7 +130,7 @@ def test_a_layer_sampling_ensemble_of_a_torchvision_model(tmp_path):
         "--model.test_samples=2",
         model="RandomLayerSampling",
     )
-    assert cli.model.ensemble.num_stages == 6  # stem, layer1 to layer4, head
+    assert cli.model.ensemble.num_units == 21  # per layer: 20 convolutions with their batch norms, and fc
 
 
 def test_local_weights_load_and_a_mismatched_file_is_reported(tmp_path, capsys):

@@ -9,7 +9,7 @@ loads a local weights file into any module.
 from lit_robust.models.at2l_mnist import MnistModelA, MnistModelB, MnistModelC, MnistModelD
 from lit_robust.models.basic_cnn import PRBasicCNN
 from lit_robust.models.critic import Critic, GaussianNoise
-from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel, split_stages
+from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel
 from lit_robust.models.layers import Conv2dSame
 from lit_robust.models.lenet import LeNet5
 from lit_robust.models.mlp import MLP
@@ -17,6 +17,7 @@ from lit_robust.models.normalize import Normalize
 from lit_robust.models.pixel_redraw import PixelRedrawer
 from lit_robust.models.pretrained import WeightsReport, load_weights
 from lit_robust.models.resnet import ResNet18, ResNet50
+from lit_robust.models.sampling_units import sampling_units, split_stages
 from lit_robust.models.shape_check import check_backbone_fits
 from lit_robust.models.timm_backbone import TimmBackbone
 from lit_robust.models.torchvision_backbone import TorchvisionBackbone
@@ -47,5 +48,6 @@ __all__ = [
     "WideResNet",
     "check_backbone_fits",
     "load_weights",
+    "sampling_units",
     "split_stages",
 ]

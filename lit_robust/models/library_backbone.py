@@ -6,8 +6,8 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
-from lit_robust.models.layer_sampling import split_stages
 from lit_robust.models.pretrained import load_weights
+from lit_robust.models.sampling_units import split_stages
 
 
 class LibraryBackbone(nn.Module):
@@ -33,5 +33,16 @@ class LibraryBackbone(nn.Module):
         return self.model(x)
 
     def stages(self) -> list[nn.Module]:
-        """The sampling units of random layer sampling: those of the wrapped model."""
+        """The wrapped model's stages (random layer sampling's ``granularity="stage"``): see ``split_stages``.
+
+        Raises:
+            TypeError: the wrapped model's ``stages`` attribute is a module (timm's blocks, without stem and
+                head), or :func:`~lit_robust.models.split_stages` does not know the architecture.
+        """
+        if isinstance(getattr(self.model, "stages", None), nn.Module):
+            raise TypeError(
+                f"Cannot split {type(self.model).__name__} into stages: its `stages` module holds the blocks "
+                "without stem and head. Use granularity='layer' if its layers are all convolutions, linear "
+                "layers and normalisations."
+            )
         return split_stages(self.model)

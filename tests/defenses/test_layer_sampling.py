@@ -27,7 +27,8 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
 def test_backbone_becomes_a_layer_sampled_ensemble():
     model = make_model(num_models=3)
     assert isinstance(model.ensemble, LayerSampledEnsemble)
-    assert model.ensemble.num_models == 3 and model.ensemble.num_stages == 3
+    assert model.ensemble.num_models == 3 and model.ensemble.num_units == 3
+    assert make_model(granularity="stage").ensemble.units == [["1"], ["4"], ["7"]]
 
 
 def test_mse_loss_of_the_mean_prediction_and_the_eq7_decomposition():
