@@ -33,17 +33,20 @@ class RobustCLI(LightningCLI):
     """LightningCLI with the datamodule's metadata linked into the model."""
 
     def __init__(self, *args: Any, parser_class: type = LinkingArgumentParser, **kwargs: Any) -> None:
+        """LightningCLI's arguments; the parser also takes factory functions as backbones (``cli_links``)."""
         super().__init__(*args, parser_class=parser_class, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         link_data_to_model(parser)
 
     def after_instantiate_classes(self) -> None:
+        """Drops the links the backbone skipped from the hyper-parameters; checks it fits the data."""
         backbone_config = self._get(self.config, "model").get("init_args.backbone")
         for hparams in (self.model.hparams, self.model._hparams_initial):
             forget_skipped_links(hparams, backbone_config)
         data = self.datamodule
-        check_backbone_fits(self.model.backbone, data.in_channels, data.input_size, data.num_classes)
+        if data is not None:
+            check_backbone_fits(self.model.backbone, data.in_channels, data.input_size, data.num_classes)
 
     def _add_instantiators(self) -> None:
         # Lightning hands the run's ``model``/``data`` config, as hyper-parameters, to every LightningModule

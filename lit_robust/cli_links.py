@@ -61,7 +61,9 @@ def forget_skipped_links(hparams: MutableMapping[str, Any], backbone_config: Any
             hold exactly the arguments the backbone takes.
     """
     backbone = hparams.get("backbone")
-    if not isinstance(backbone, MutableMapping) or not isinstance(backbone.get("init_args"), MutableMapping):
+    if backbone_config is None or not isinstance(backbone, MutableMapping):
+        return
+    if not isinstance(backbone.get("init_args"), MutableMapping):
         return
     accepted = backbone_config.get("init_args") or {}
     for name in BACKBONE_LINKS:

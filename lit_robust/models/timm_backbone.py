@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from pathlib import Path
 from typing import Any
+
+from torch import nn
 
 from lit_robust.models.library_backbone import LibraryBackbone
 
@@ -21,41 +22,29 @@ class TimmBackbone(LibraryBackbone):
         name: a timm model name (``timm.list_models()``): ``"resnet18"``, ``"vit_tiny_patch16_224"``...
         pretrained: timm's pretrained weights, downloaded from the Hugging Face Hub on first use (network
             access needed).
-        checkpoint_path: a local state dict or Lightning checkpoint loaded after building (weights-only).
-        in_channels: channels of the input images (linked from the datamodule).
-        num_classes: number of output logits (linked from the datamodule).
-        input_size: side of the square input images (linked from the datamodule); used where the
-            architecture fixes it.
-        model_kwargs: further arguments of ``timm.create_model`` (``{"drop_rate": 0.1}``, ``{"depth": 2}``).
-        strict_weights: raise unless ``checkpoint_path`` matches the model exactly (else warn).
+        **kwargs: :class:`LibraryBackbone`'s ``in_channels``, ``num_classes``, ``input_size``,
+            ``checkpoint_path``, ``model_kwargs`` (``timm.create_model``'s, ``{"drop_rate": 0.1}``...) and
+            ``strict_weights``.
     """
 
-    def __init__(
-        self,
-        name: str,
-        pretrained: bool = False,
-        checkpoint_path: str | Path | None = None,
-        in_channels: int = 3,
-        num_classes: int = 1000,
-        input_size: int = 224,
-        model_kwargs: dict[str, Any] | None = None,
-        strict_weights: bool = False,
-    ) -> None:
+    def __init__(self, name: str, pretrained: bool = False, **kwargs: Any) -> None:
+        self.name, self.pretrained = name, pretrained  # plain attributes, read by build() in super().__init__
+        super().__init__(**kwargs)
+
+    def build(self, in_channels: int, num_classes: int, input_size: int, kwargs: dict[str, Any]) -> nn.Module:
         timm = _import_timm()
-        kwargs = dict(model_kwargs or {})
-        config = timm.get_pretrained_cfg(name)
+        config = timm.get_pretrained_cfg(self.name)
         if config is not None and config.fixed_input_size:
             kwargs.setdefault("img_size", input_size)
         try:
-            model = timm.create_model(
-                name, pretrained=pretrained, in_chans=in_channels, num_classes=num_classes, **kwargs
+            return timm.create_model(
+                self.name, pretrained=self.pretrained, in_chans=in_channels, num_classes=num_classes, **kwargs
             )
         except RuntimeError as error:
             if not str(error).startswith("Unknown model"):
                 raise
-            close = difflib.get_close_matches(name.split(".")[0], timm.list_models(), n=5)
-            raise ValueError(f"timm has no model {name!r}; similar names: {close or 'none'}.") from error
-        super().__init__(model, checkpoint_path, strict_weights)
+            close = difflib.get_close_matches(self.name.split(".")[0], timm.list_models(), n=5)
+            raise ValueError(f"timm has no model {self.name!r}; similar names: {close or 'none'}.") from error
 
 
 def _import_timm() -> Any:

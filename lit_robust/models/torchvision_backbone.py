@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,35 +29,25 @@ class TorchvisionBackbone(LibraryBackbone):
         name: a torchvision model name (``torchvision.models.list_models()``), for example ``"resnet18"``.
         weights: a torchvision weights name (``"DEFAULT"``, ``"IMAGENET1K_V1"``), which torchvision downloads
             on first use (network access needed), or ``None`` for a random initialisation.
-        checkpoint_path: a local state dict or Lightning checkpoint loaded after building (weights-only).
-        in_channels: channels of the input images (linked from the datamodule).
-        num_classes: number of output logits (linked from the datamodule).
-        input_size: side of the square input images (linked from the datamodule); used by ViTs.
-        model_kwargs: further arguments of the torchvision builder (``{"dropout": 0.2}``, ...).
-        strict_weights: raise unless ``checkpoint_path`` matches the model exactly (else warn).
+        **kwargs: :class:`LibraryBackbone`'s ``in_channels``, ``num_classes``, ``input_size``,
+            ``checkpoint_path``, ``model_kwargs`` (the torchvision builder's, ``{"dropout": 0.2}``...) and
+            ``strict_weights``.
     """
 
-    def __init__(
-        self,
-        name: str,
-        weights: str | None = None,
-        checkpoint_path: str | Path | None = None,
-        in_channels: int = 3,
-        num_classes: int = 1000,
-        input_size: int = 224,
-        model_kwargs: dict[str, Any] | None = None,
-        strict_weights: bool = False,
-    ) -> None:
-        kwargs = dict(model_kwargs or {})
-        if name.startswith(FIXED_SIZE_PREFIXES):
+    def __init__(self, name: str, weights: str | None = None, **kwargs: Any) -> None:
+        self.name, self.weights = name, weights  # plain attributes, read by build() during super().__init__
+        super().__init__(**kwargs)
+
+    def build(self, in_channels: int, num_classes: int, input_size: int, kwargs: dict[str, Any]) -> nn.Module:
+        if self.name.startswith(FIXED_SIZE_PREFIXES):
             kwargs.setdefault("image_size", input_size)
-        if weights is None:
+        if self.weights is None:
             kwargs.setdefault("num_classes", num_classes)
-        model = get_model(name, weights=weights, **kwargs)
-        if weights is not None:
+        model = get_model(self.name, weights=self.weights, **kwargs)
+        if self.weights is not None:
             replace_head(model, num_classes)
         replace_stem(model, in_channels)
-        super().__init__(model, checkpoint_path, strict_weights)
+        return model
 
 
 def replace_stem(model: nn.Module, in_channels: int) -> None:
