@@ -151,3 +151,13 @@ def test_local_weights_load_and_a_mismatched_file_is_reported(tmp_path, capsys):
         run_cli(backbone_args(tmp_path / "c", mismatched))
     error = capsys.readouterr().err
     assert "does not match" in error and "missing from the file" in error
+
+
+def test_a_timm_vit_in_layer_sampling_says_why_it_cannot(tmp_path, capsys):
+    pytest.importorskip("timm")
+    backbone = {"class_path": "TimmBackbone", "init_args": {"name": "test_vit"}}
+    with pytest.raises(SystemExit):
+        run_cli(backbone_args(tmp_path, backbone, model="RandomLayerSampling"))
+    error = capsys.readouterr().err
+    assert "model (VisionTransformer) owns parameters" in error
+    assert "Traceback" not in error
