@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 
 def check_backbone_fits(backbone: nn.Module, in_channels: int, input_size: int, num_classes: int) -> None:
     """Runs ``backbone`` on two blank images of the data's shape and checks that it returns the class logits.
 
-    The backbone runs in eval mode without gradients (BatchNorm statistics untouched) on the CPU or the
-    device of its parameters, and its training mode is restored.
+    The backbone runs in eval mode without gradients (BatchNorm statistics untouched) on the device of its
+    parameters, and its training mode and the CPU random state (a layer-sampled ensemble draws a path) are
+    restored, so a seeded run draws the same numbers with or without the check.
 
     Raises:
         ValueError: the forward pass fails (naming the first convolution when its input channels differ) or
@@ -24,7 +25,7 @@ def check_backbone_fits(backbone: nn.Module, in_channels: int, input_size: int, 
     training = backbone.training
     backbone.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
             logits = backbone.forward(x)  # not __call__: a compiled backbone would compile here
     except Exception as error:  # any failure of the probe means the backbone cannot take the images
         failure = str(error).splitlines()[0]
@@ -45,6 +46,8 @@ def check_backbone_fits(backbone: nn.Module, in_channels: int, input_size: int, 
             f"The backbone {name} cannot take the data's {in_channels}x{input_size}x{input_size} images "
             f"({failure}): set its input-size argument (input_size, image_size, img_size) or use {adapters}."
         )
+    if not isinstance(logits, Tensor):
+        raise ValueError(f"The backbone {name} returns a {type(logits).__name__}, not a tensor of logits.")
     if tuple(logits.shape) != (2, num_classes):
         raise ValueError(
             f"The backbone {name} returns outputs of shape {tuple(logits.shape[1:])} per image, but the data "

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from torch import nn
 
-from lit_robust.models import LeNet5, check_backbone_fits
+from lit_robust.models import LayerSampledEnsemble, LeNet5, check_backbone_fits
 
 
-def test_a_fitting_backbone_passes_and_keeps_its_mode():
-    backbone = LeNet5(in_channels=1, num_classes=3, input_size=28)
+def test_a_fitting_backbone_passes_and_keeps_its_mode_and_the_random_state():
+    backbone = LayerSampledEnsemble(LeNet5(in_channels=1, num_classes=3, input_size=28))
+    state = torch.get_rng_state()
     check_backbone_fits(backbone, in_channels=1, input_size=28, num_classes=3)
     assert backbone.training
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_a_stem_for_other_channels_names_in_channels_and_the_adapters():
