@@ -1,14 +1,15 @@
 """Pretrained weights from a local file: a state dict or a Lightning checkpoint, read weights-only.
 
-:func:`load_weights` matches the file's tensors to a module by name (after removing the longest key prefix
-that makes names match, such as ``state_dict``'s ``backbone.model.`` in a lit_robust checkpoint or DDP's
-``module.``), adapts a first convolution trained on another number of input channels, and reports what it
-could not load: missing keys (in the module, not in the file), unexpected keys (in the file, not in the
-module) and tensors whose shapes differ (a replaced classification head, typically).
+:func:`load_weights` matches the file's tensors to a module by name, after removing (or adding) the key
+prefix that makes the most names match, such as ``backbone.model.`` in a lit_robust checkpoint or DDP's
+``module.``. It adapts the first convolution if it was trained on another number of input channels, and
+reports what it could not load: missing keys (in the module, not in the file), unexpected keys (in the file,
+not in the module) and tensors whose shapes differ (a replaced classification head, typically).
 """
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,9 +62,20 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
     """The tensors of a state-dict file or of a Lightning checkpoint's ``state_dict``, loaded weights-only.
 
     Raises:
-        ValueError: the file holds no dictionary of tensors.
+        ValueError: the file is not a weights-only torch file (a pickled module, for example) or holds no
+            dictionary of tensors.
     """
-    content = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError) as error:
+        problem = str(error).splitlines()[0]
+    else:
+        problem = None
+    if problem is not None:  # raised outside the ``except``: the CLI prints the innermost error's message
+        raise ValueError(
+            f"Cannot read {path} weights-only ({problem}). Save the weights as a state dict: "
+            "torch.save(model.state_dict(), path)."
+        )
     if isinstance(content, dict) and isinstance(content.get("state_dict"), dict):
         content = content["state_dict"]
     if not isinstance(content, dict) or not any(isinstance(v, Tensor) for v in content.values()):
@@ -102,8 +114,9 @@ def load_weights(module: nn.Module, path: str | Path, strict: bool = False) -> W
         ValueError: no tensor of the file fits the module (the file is for another architecture), or,
             with ``strict``, the report is not complete.
     """
-    source = _strip_prefix(read_state_dict(path), set(module.state_dict()))
     target = module.state_dict()
+    source = _strip_prefix(read_state_dict(path), set(target))
+    stem = next((key for key, value in target.items() if value.dim() >= 3), None)  # the first convolution
     report = WeightsReport(
         missing=[k for k in target if k not in source], unexpected=[k for k in source if k not in target]
     )
@@ -112,7 +125,7 @@ def load_weights(module: nn.Module, path: str | Path, strict: bool = False) -> W
         if key not in target:
             continue
         expected = target[key]
-        if value.shape != expected.shape and _differs_in_input_channels(value, expected):
+        if key == stem and _differs_in_input_channels(value, expected):
             value = adapt_input_channels(value, expected.shape[1])
             report.adapted.append(key)
         if value.shape == expected.shape:
@@ -135,9 +148,10 @@ def load_weights(module: nn.Module, path: str | Path, strict: bool = False) -> W
 
 
 def _differs_in_input_channels(value: Tensor, expected: Tensor) -> bool:
-    """Whether two convolution weights differ only in their input-channel dimension."""
+    """Whether two convolution weights differ in their input-channel dimension only."""
     return (
         value.dim() == expected.dim() >= 3
+        and value.shape[1] != expected.shape[1]
         and value.shape[0] == expected.shape[0]
         and value.shape[2:] == expected.shape[2:]
     )

@@ -61,6 +61,18 @@ def test_a_file_of_another_architecture_is_refused(tmp_path):
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(ValueError, match="neither a state dict nor a Lightning checkpoint"):
         load_weights(tiny(), tmp_path / "list.pt")
+    torch.save(tiny(), tmp_path / "module.pt")
+    with pytest.raises(ValueError, match=r"Cannot read .* weights-only .* torch\.save\(model\.state_dict"):
+        load_weights(tiny(), tmp_path / "module.pt")
+
+
+def test_only_the_first_convolution_is_adapted(tmp_path):
+    wide = nn.Sequential(nn.Conv2d(3, 2, 1), nn.Conv2d(2, 2, 1))
+    torch.save(wide.state_dict(), tmp_path / "wide.pt")
+    narrow = nn.Sequential(nn.Conv2d(1, 2, 1), nn.Conv2d(1, 2, 1))
+    with pytest.warns(UserWarning, match=r"1\.weight: \[2, 2, 1, 1\] -> \[2, 1, 1, 1\]"):
+        report = load_weights(narrow, tmp_path / "wide.pt")
+    assert report.adapted == ["0.weight"]
 
 
 @pytest.mark.parametrize("in_channels", [1, 6])
