@@ -41,7 +41,8 @@ class RandomLayerSampling(RobustClassifier):
     configs use half the paper's eps (the paper's CIFAR-10 PGD eps 0.02 is 0.01 here). The configs
     normalise with the datamodule's mean/std (linked by the CLI), not the paper's mean/std 0.5; the
     normalisation changes the input scaling the network learns on, not the budget. The paper gives no
-    code; sampling randomness comes from the global RNG (``seed_everything``).
+    code; sampling randomness comes from the global RNG (``seed_everything``). Under DDP use
+    ``strategy: ddp_find_unused_parameters_true``: a step's K paths may leave a sub-model's layer unused.
 
     Args:
         backbone: the sub-model structure (split by :func:`~lit_robust.models.sampling_units`).

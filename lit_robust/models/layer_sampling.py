@@ -40,7 +40,7 @@ class LayerSampledEnsemble(nn.Module):
     Sub-model 0 is ``backbone`` itself, sub-models 1 to M-1 are copies with parameters redrawn by
     :func:`reinitialize`. The backbone is split into L sampling units by
     :func:`~lit_robust.models.sampling_units`: by default one per convolution or linear layer with its
-    normalisation (the paper's random layer sampling: ResNet-50 has 53 layer units, so 2^53 sampled
+    normalisation (the paper's random layer sampling: ResNet-50 has 54 layer units, so 2^54 sampled
     models with M=2), or, with ``granularity="stage"``, one per stage (ResNet-50 and VGG-16: 6, so 64).
     ``path[l]`` names the sub-model whose unit ``l`` (its parameters and buffers, BatchNorm statistics
     included) the sampled model uses; the forward pass is the backbone's own, run with those tensors
