@@ -1,4 +1,4 @@
-"""`PixelRedrawnCases`: the threat-model cases of Pixel Redrawn (Normal, A-D) at the end of an evaluation loop."""
+"""`PixelRedrawnCases`: the threat-model cases of Pixel Redrawn (Normal, A-D) at the end of a loop."""
 
 from __future__ import annotations
 

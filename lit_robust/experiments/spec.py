@@ -38,8 +38,8 @@ training); a callback that should also run at validation end while fitting goes 
 example, is a ``RobustnessEvaluation`` entry whose ``attacks`` name the preset's class_path; its columns then
 name its logged metrics.
 
-Strings in the overlay and in ``test_overrides`` may name other runs' checkpoints: ``${checkpoint:ROW}`` (ROW's
-checkpoint at this seed) and ``${checkpoints:ROW:other-seeds}`` (as a whole value: the list of ROW's
+Strings in the overlay and in ``test_overrides`` may name other runs' checkpoints: ``${checkpoint:ROW}``
+(ROW's checkpoint at this seed) and ``${checkpoints:ROW:other-seeds}`` (as a whole value: the list of ROW's
 checkpoints at the scale's other seeds; the cross-seed black-box test). ROW must come earlier in ``rows``.
 
 A column's ``metric`` is a logged name: ``test/...`` from the test run, ``val/...`` and ``train/...`` from the

@@ -15,7 +15,9 @@ TINY_CONFIG = {
     },
     "model": {
         "class_path": "RobustClassifier",
-        "init_args": {"backbone": {"class_path": "lit_robust.models.MLP", "init_args": {"hidden_sizes": [16]}}},
+        "init_args": {
+            "backbone": {"class_path": "lit_robust.models.MLP", "init_args": {"hidden_sizes": [16]}}
+        },
     },
     "data": {
         "class_path": "SyntheticImages",
