@@ -43,7 +43,8 @@ Strings in the overlay and in ``test_overrides`` may name other runs' checkpoint
 checkpoints at the scale's other seeds; the cross-seed black-box test). ROW must come earlier in ``rows``.
 
 A column's ``metric`` is a logged name: ``test/...`` from the test run, ``val/...`` and ``train/...`` from the
-end of the fit. Values are multiplied by ``scale`` (default 100: accuracies in %).
+end of the fit. A value ``v`` is reported as ``offset + scale * v`` (defaults 0 and 100: accuracies in %;
+``offset: 100, scale: -100`` turns an accuracy into an error rate).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ ROW_KEYS = {
 }
 SCALE_KEYS = {"seeds", "overrides", "evaluation", "rows"}
 SCALE_ROW_KEYS = {"config", "overrides", "test_overrides", "evaluation"}
-COLUMN_KEYS = {"name", "metric", "scale", "digits"}
+COLUMN_KEYS = {"name", "metric", "scale", "offset", "digits"}
 
 
 class SpecError(ValueError):
@@ -79,11 +80,12 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    """One reported number: the logged ``metric``, times ``scale``, with ``digits`` decimals."""
+    """One reported number: ``offset + scale *`` the logged ``metric``, with ``digits`` decimals."""
 
     name: str
     metric: str
     scale: float = 100.0
+    offset: float = 0.0
     digits: int = 1
 
 
@@ -239,7 +241,7 @@ def _column(entry: Any, where: str) -> Column:
     _mapping(entry, where, COLUMN_KEYS, required={"name", "metric"})
     return Column(
         name=str(entry["name"]), metric=str(entry["metric"]), scale=float(entry.get("scale", 100.0)),
-        digits=int(entry.get("digits", 1)),
+        offset=float(entry.get("offset", 0.0)), digits=int(entry.get("digits", 1)),
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ def mean_std(values: list[float], digits: int) -> str:
 def cell(records: list[dict[str, Any]], column: Column) -> str:
     """Column ``column`` of the records of one row (records that lack the metric are left out)."""
     values = [r["metrics"][column.metric] for r in records if r["metrics"].get(column.metric) is not None]
-    return mean_std([v * column.scale for v in values], column.digits)
+    return mean_std([column.offset + column.scale * v for v in values], column.digits)
 
 
 def points(records: list[dict[str, Any]]) -> str:
