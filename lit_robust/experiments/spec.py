@@ -13,6 +13,7 @@ A spec is a YAML file (``configs/experiments/<defense>/<table>.yaml``)::
         config: configs/pixel_redrawn/fashion_mnist_pr_both.yaml
         overrides: {model.init_args.redrawer.init_args.k: 3}   # CLI keys, for fit and test
         paper: {FGSM A: 93.3}                       # the paper's number per column
+        metrics: {FGSM A: test/...}                 # this row's metric for a column (default: the column's)
       - name: black-box
         checkpoint_of: PR k=3                       # no training: tests that row's checkpoints
         test_overrides: {...}                       # CLI keys for the test only
@@ -40,7 +41,8 @@ name its logged metrics.
 
 Strings in the overlay and in ``test_overrides`` may name other runs' checkpoints: ``${checkpoint:ROW}``
 (ROW's checkpoint at this seed) and ``${checkpoints:ROW:other-seeds}`` (as a whole value: the list of ROW's
-checkpoints at the scale's other seeds; the cross-seed black-box test). ROW must come earlier in ``rows``.
+checkpoints at the scale's other seeds; the cross-seed black-box test). ROW must be an earlier row, or the row
+itself (its other seeds' models).
 
 A column's ``metric`` is a logged name: ``test/...`` from the test run, ``val/...`` and ``train/...`` from the
 end of the fit. A value ``v`` is reported as ``offset + scale * v`` (defaults 0 and 100: accuracies in %;
@@ -68,6 +70,7 @@ ROW_KEYS = {
     "paper",
     "seed_offset",
     "checkpoint_of",
+    "metrics",
 }
 SCALE_KEYS = {"seeds", "overrides", "evaluation", "rows"}
 SCALE_ROW_KEYS = {"config", "overrides", "test_overrides", "evaluation"}
@@ -101,6 +104,7 @@ class Row:
     paper: dict[str, float]
     seed_offset: int = 0
     checkpoint_of: str | None = None
+    metrics: dict[str, str] = field(default_factory=dict)
 
     @property
     def trains(self) -> bool:
@@ -195,6 +199,7 @@ def _row(
         paper=_mapping(entry.get("paper", {}), f"{where}.paper"),
         seed_offset=int(entry.get("seed_offset", 0)),
         checkpoint_of=entry.get("checkpoint_of"),
+        metrics=_mapping(entry.get("metrics", {}), f"{where}.metrics"),
     )
     if name in {r.name for r in earlier}:
         raise SpecError(f"{where}: a second row named {name!r}.")
@@ -205,12 +210,12 @@ def _row(
                         "repository root, where the runner runs).")  # fmt: skip
     if not isinstance(row.evaluation, list):
         raise SpecError(f"{where} ({name}): evaluation must be a list of callbacks, got {row.evaluation!r}.")
-    unknown = set(row.paper) - set(columns)
+    unknown = (set(row.paper) | set(row.metrics)) - set(columns)
     if unknown:
-        raise SpecError(f"{where} ({name}): paper numbers for unknown columns {sorted(unknown)} "
+        raise SpecError(f"{where} ({name}): paper numbers or metrics for unknown columns {sorted(unknown)} "
                         f"(columns: {columns}).")  # fmt: skip
     for reference in references(row):
-        target = next((r for r in earlier if r.name == reference), None)
+        target = row if reference == name else next((r for r in earlier if r.name == reference), None)
         if target is None:
             raise SpecError(f"{where} ({name}): refers to row {reference!r}, which is not an earlier row.")
         if not target.trains:

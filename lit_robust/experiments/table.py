@@ -19,9 +19,9 @@ def mean_std(values: list[float], digits: int) -> str:
     return f"{statistics.fmean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
-def cell(records: list[dict[str, Any]], column: Column) -> str:
-    """Column ``column`` of the records of one row (records that lack the metric are left out)."""
-    values = [r["metrics"][column.metric] for r in records if r["metrics"].get(column.metric) is not None]
+def cell(records: list[dict[str, Any]], column: Column, metric: str) -> str:
+    """Column ``column`` (``metric`` logged) of the records of one row (records without it are left out)."""
+    values = [r["metrics"][metric] for r in records if r["metrics"].get(metric) is not None]
     return mean_std([column.offset + column.scale * v for v in values], column.digits)
 
 
@@ -45,7 +45,7 @@ def render(spec: Spec, store: ResultStore) -> str:
         records = [r for r in (read(store.test_record(spec, row, s)) for s in spec.seeds) if r is not None]
         cells = [row.name, str(len(records)), points(records) if records else "-"]
         for column, has_paper in shown:
-            cells.append(cell(records, column))
+            cells.append(cell(records, column, row.metrics.get(column.name, column.metric)))
             if has_paper:
                 cells.append(_paper(row, column))
         lines.append("| " + " | ".join(cells) + " |")
