@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -40,10 +41,11 @@ def test_args(spec: Spec, row: Row, seed: int, checkpoints: Checkpoints, callbac
 
 
 def fit_key(spec: Spec, row: Row, seed: int) -> str:
-    """The identity of a fit, ``<row>-<hash of config and overrides>/seed<seed + offset>``: specs whose rows
-    train the same model share the fit."""
+    """The identity of a fit, ``<config name>-<hash of config and overrides>/seed<seed + offset>``: rows (of
+    any spec, whatever their names) that train the same model share the fit."""
     settings = json.dumps([row.config, spec.overrides, row.overrides], sort_keys=True)
-    return f"{slug(row.name)}-{hashlib.sha1(settings.encode()).hexdigest()[:10]}/seed{seed + row.seed_offset}"
+    digest = hashlib.sha1(settings.encode()).hexdigest()[:10]
+    return f"{Path(str(row.config)).stem}-{digest}/seed{seed + row.seed_offset}"
 
 
 def slug(name: str) -> str:
