@@ -3,8 +3,6 @@ checkpoint), one result record per run, finished runs skipped, half-finished one
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
 import time
@@ -16,6 +14,7 @@ from lit_robust.cli import run_cli
 from lit_robust.experiments.commands import fit_args, fit_key, shell_command, test_args, trained_row
 from lit_robust.experiments.spec import Row, Spec, SpecError
 from lit_robust.experiments.store import ResultStore, read, write
+from lit_robust.experiments.validate import rejection
 
 CLI = Callable[[list[str]], Any]
 
@@ -115,7 +114,7 @@ class Runner:
 
     def dry_run(self, rows: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> int:
         """Validates the ``fit`` and ``test`` arguments of each chosen row through the CLI's parser
-        (``--print_config``: nothing is built or trained), at the first chosen seed (the other seeds differ
+        (:func:`~lit_robust.experiments.validate.rejection`: nothing is built or trained), at the first seed (the other seeds differ
         only in ``--seed_everything`` and checkpoint paths). Returns the number of argument lists checked.
 
         Raises:
@@ -129,7 +128,7 @@ class Runner:
             lists = [fit_args(self.spec, row, seed)] if row.trains else []
             lists.append(test_args(self.spec, row, seed, placeholder, [metrics_callback(work)]))
             for args in lists:
-                self._validate(row, [*args, *run_settings(work), "--print_config"])
+                self._validate(row, [*args, *run_settings(work)])
                 checked += 1
         return checked
 
@@ -151,17 +150,11 @@ class Runner:
         return record
 
     def _validate(self, row: Row, args: list[str]) -> None:
-        output, errors = io.StringIO(), io.StringIO()
-        try:
-            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(errors):
-                self.cli(args)
-        except SystemExit as stop:
-            if stop.code in (0, None):
-                return
-            message = errors.getvalue().strip().splitlines()[-12:]
-            raise SpecError(f"{self.spec.path} ({row.name}): lit-robust rejects {shell_command(args)}:\n"
-                            + "\n".join(message)) from None  # fmt: skip
-        raise SpecError(f"{self.spec.path} ({row.name}): --print_config did not stop the CLI.")
+        message = rejection(args)
+        if message is not None:
+            raise SpecError(
+                f"{self.spec.path} ({row.name}): lit-robust rejects {shell_command(args)}:\n{message}"
+            )
 
 
 def _checkpoint(trainer: Any, which: str) -> str:
