@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lit_robust.experiments.spec import CHECKPOINT, OTHER_SEEDS, Row, Spec

@@ -114,8 +114,9 @@ class Runner:
 
     def dry_run(self, rows: Sequence[str] | None = None, seeds: Sequence[int] | None = None) -> int:
         """Validates the ``fit`` and ``test`` arguments of each chosen row through the CLI's parser
-        (:func:`~lit_robust.experiments.validate.rejection`: nothing is built or trained), at the first seed (the other seeds differ
-        only in ``--seed_everything`` and checkpoint paths). Returns the number of argument lists checked.
+        (:func:`~lit_robust.experiments.validate.rejection`: nothing is built or trained), at the first seed
+        (the other seeds differ only in ``--seed_everything`` and checkpoint paths). Returns the number of
+        argument lists checked.
 
         Raises:
             SpecError: with the CLI's message, for the first run the CLI rejects.

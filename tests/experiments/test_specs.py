@@ -33,7 +33,7 @@ def test_every_results_document_names_only_existing_specs():
 def test_the_dry_run_reports_the_cli_error(workspace):
     spec = tiny_spec(evaluation=[{"class_path": "RobustnessEvaluation", "init_args": {"num_samplez": 3}}])
     path = write_spec(workspace, spec, "broken")
-    with pytest.raises(SpecError, match="wide.*lit-robust rejects"):
+    with pytest.raises(SpecError, match=r"wide.*lit-robust rejects"):
         Runner(load_spec(path), ResultStore("results", "work")).dry_run()
 
 
