@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import nn
 
-from lit_robust.callbacks.schedule import evaluation_due
-from lit_robust.callbacks.subset import EvaluationSubset
+from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.defenses.pixel_redrawn import PixelRedrawnClassifier
 from lit_robust.evaluation.pixel_redrawn_cases import CASE_NAMES, evaluate_cases
 from lit_robust.evaluation.plan import AttackFn
@@ -22,8 +19,10 @@ def case_key(case: str) -> str:
     return case.replace(" (", "_").rstrip(")")
 
 
-class PixelRedrawnCases(Callback):
+class PixelRedrawnCases(RobustnessEvaluation):
     """Runs :func:`~lit_robust.evaluation.evaluate_cases` on a fixed subset of the validation or test data.
+
+    The subset and the schedule are :class:`RobustnessEvaluation`'s; the evaluation is the cases'.
 
     Logs ``{stage}/pr_cases/{case}/{column}`` for every column of each case's report, with ``{case}`` from
     :func:`case_key` (``normal``, ``A``, ``B``, ``C_paper``, ``D_paper``, ``C_adaptive``, ``D_adaptive``)
@@ -66,20 +65,14 @@ class PixelRedrawnCases(Callback):
         unknown = [name for name in cases if name not in CASE_NAMES]
         if unknown or not cases:
             raise ValueError(f"cases must be a non-empty list of {CASE_NAMES}, got {list(cases)}.")
-        if every_n_epochs < 1 or batch_size < 1:
-            raise ValueError(
-                f"every_n_epochs and batch_size must be >= 1, got {every_n_epochs}, {batch_size}."
-            )
+        super().__init__(attacks, epsilons, every_n_epochs=every_n_epochs, num_samples=num_samples,
+                         batch_size=batch_size, seed=seed)  # fmt: skip
         self.attacks = dict(attacks)
         self.epsilons = epsilons
         self.cases = list(cases)
         self.redrawer = redrawer
         self.eot_samples = eot_samples
-        self.subset = EvaluationSubset(num_samples)
-        self.batch_size = batch_size
-        self.every_n_epochs = every_n_epochs
         self.seed = seed
-        self._active = False
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self.redrawer is None and not isinstance(pl_module, PixelRedrawnClassifier):
@@ -89,39 +82,6 @@ class PixelRedrawnCases(Callback):
             )
         if self.redrawer is not None:
             self.redrawer.to(pl_module.device)
-
-    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start(trainer, trainer.val_dataloaders)
-
-    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._start(trainer, trainer.test_dataloaders)
-
-    def on_validation_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:  # fmt: skip
-        if self._active and dataloader_idx == 0:
-            self.subset.add(batch[0], batch[1])
-
-    def on_test_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:  # fmt: skip
-        self.on_validation_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._active:
-            self._evaluate(trainer, pl_module, "val")
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._active:
-            self._evaluate(trainer, pl_module, "test")
-
-    def _start(self, trainer: L.Trainer, loaders: Any) -> None:
-        self._active = evaluation_due(trainer, self.every_n_epochs)
-        if self._active:
-            loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
-            self.subset.reset(trainer.global_rank, trainer.world_size, loader)
 
     def _evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         is_pr = isinstance(pl_module, PixelRedrawnClassifier)

@@ -24,16 +24,8 @@ class SampledPathTransfer(TransferEvaluation):
 
     Args:
         attacks: attacks by name, run against the sampled model.
-        epsilons: as in :class:`RobustnessEvaluation`.
-        norm: norm of the epsilon grid.
-        every_n_epochs: while fitting, evaluate every this many epochs.
-        num_samples: size of the evaluation subset.
-        batch_size: points attacked at once.
         path_seed: seed of the generator that draws the attacked path.
-        seed: seed of the attacks' per-block generators.
-        log_images: log clean and transfer examples to TensorBoard.
-        num_images: images per row of that grid.
-        log_figure: log the accuracy-against-epsilon figure to TensorBoard.
+        The other arguments are :class:`TransferEvaluation`'s.
     """
 
     def __init__(
