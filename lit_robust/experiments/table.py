@@ -38,7 +38,7 @@ def render(spec: Spec, store: ResultStore) -> str:
     shown = [(c, any(c.name in r.paper for r in spec.rows)) for c in spec.columns]
     header = ["row", "seeds", "points"]
     for column, has_paper in shown:
-        header += [column.name, f"{column.name} (paper)"] if has_paper else [column.name]
+        header += [column.name, "paper"] if has_paper else [column.name]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     commands = []
     for row in spec.rows:
@@ -53,7 +53,8 @@ def render(spec: Spec, store: ResultStore) -> str:
     scale = f" --scale {spec.scale}" if spec.scale != "cpu" else ""
     intro = (
         f"{spec.title}. Paper: {spec.paper}. Ours: mean ± sample std over seeds {spec.seeds} (the `seeds` "
-        f"column counts those finished); points: attacked subset of the test set. Rendered by "
+        f"column counts those finished), each `paper` column the paper's number for the column on its left; "
+        f"points: attacked subset of the test set. Rendered by "
         f"`lit-robust-experiments table {spec.path}{scale}` from the runs of "
         f"`lit-robust-experiments run {spec.path}{scale}`."
     )
