@@ -124,7 +124,6 @@ class Spec:
     overrides: dict[str, Any]
     rows: list[Row]
     columns: list[Column]
-    scales: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -175,7 +174,7 @@ def load_spec(path: str | Path, scale: str = "cpu") -> Spec:
     return Spec(
         path=path, scale=scale, title=str(raw["title"]), paper=str(raw["paper"]), checkpoint=checkpoint,
         seeds=seeds, overrides=_mapping(chosen.get("overrides", {}), f"{where}: scales.{scale}.overrides"),
-        rows=rows, columns=columns, scales=list(scales),
+        rows=rows, columns=columns,
     )  # fmt: skip
 
 
