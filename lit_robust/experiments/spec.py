@@ -35,9 +35,11 @@ A spec is a YAML file (``configs/experiments/<defense>/<table>.yaml``)::
 Overrides are ``lit-robust`` command-line keys (without ``--``): strings are passed as they are, other values
 as JSON. The overlay replaces ``trainer.callbacks`` in the test run (so evaluation-only callbacks do not slow
 training); a callback that should also run at validation end while fitting goes in the fit's overrides as
-``trainer.callbacks``. Another column of any callback is one more overlay entry: an AutoAttack preset, for
-example, is a ``RobustnessEvaluation`` entry whose ``attacks`` name the preset's class_path; its columns then
-name its logged metrics.
+``trainer.callbacks``. A row's own ``evaluation`` replaces the overlay for that row. Adding an evaluation to a
+table is one more overlay entry and one more column per number: an AutoAttack preset
+(``lit_robust.evaluation.autoattack``, selected by name), for example, is a callback entry (a
+``RobustnessEvaluation`` whose attacks are the preset's) and columns naming the metrics it logs, such as
+``test/robust_acc/worst/eps=0.3``. Nothing else in the spec or the runner changes.
 
 Strings in the overlay and in ``test_overrides`` may name other runs' checkpoints: ``${checkpoint:ROW}``
 (ROW's checkpoint at this seed) and ``${checkpoints:ROW:other-seeds}`` (as a whole value: the list of ROW's
