@@ -11,7 +11,9 @@ import yaml
 import lit_robust.data
 from lit_robust.cli import run_cli
 
-CONFIGS = sorted((Path(__file__).parents[1] / "configs").rglob("*.yaml"))
+ROOT = Path(__file__).parents[1] / "configs"
+CONFIGS = sorted(p for p in ROOT.rglob("*.yaml") if "experiments" not in p.relative_to(ROOT).parts)
+"""Every lit-robust config; the experiment specs (configs/experiments/) are tested in tests/experiments/."""
 
 
 def data_class(class_path: str) -> type:
