@@ -32,8 +32,8 @@ class PixelRedrawn(DataModuleWrapper):
     (:class:`~lit_robust.defenses.PixelRedrawnClassifier` with ``phase="train"``: a fresh redraw of every
     batch, as the original code redraws every epoch; the configs do this), or precompute ``redraws = E``
     and train one epoch, which takes the steps of E clean epochs with a fresh redraw for each. Validation
-    and test images are redrawn too (once, with a fixed draw) when ``redraw_eval`` is set, the "PR in testing" phase for a plain classifier; leave it off
-    when the defense redraws at test time itself
+    and test images are redrawn too (once, with a fixed draw) when ``redraw_eval`` is set, the "PR in
+    testing" phase for a plain classifier; leave it off when the defense redraws at test time itself
     (:class:`~lit_robust.defenses.PixelRedrawnClassifier`), which draws afresh at each call and is what the
     attacks must see.
 
