@@ -13,17 +13,26 @@ import sys
 import textwrap
 from typing import Any
 
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _InstantiatorFn
+import yaml
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _get_module_type, _InstantiatorFn
 
 # Imported so that their classes' short names resolve in configs.
 import lit_robust.attacks
 import lit_robust.callbacks
 import lit_robust.losses
 import lit_robust.models  # noqa: F401
+from lit_robust.checkpoint_run import log_into_checkpoint_run
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
+from lit_robust.upstream_warnings import ignore_lightning_leafspec_warning
 
 DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
+DESCRIPTION = (
+    "lit-robust: train and evaluate adversarially robust image classifiers (lit_robust defenses, datamodules "
+    "and attack-evaluation callbacks) from YAML configs. Example: lit-robust fit --config "
+    "configs/quickstart.yaml; then lit-robust test --config configs/quickstart.yaml --ckpt_path "
+    "lightning_logs/quickstart/version_0/checkpoints/last.ckpt."
+)
 
 
 class RobustCLI(LightningCLI):
@@ -40,24 +49,66 @@ class RobustCLI(LightningCLI):
         ):
             parser.link_arguments(f"data.{source}", target, apply_on="instantiate")
 
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        kwargs.setdefault("description", DESCRIPTION)  # the main parser's; subcommands bring their own
+        return super().init_parser(**kwargs)
+
     def _add_instantiators(self) -> None:
+        """Nothing: jsonargparse deprecated parser-wide instantiators; :meth:`instantiate_classes` passes them
+        to the ``instantiate`` call instead."""
+
+    def instantiate_classes(self) -> None:
         # Lightning hands the run's ``model``/``data`` config, as hyper-parameters, to every LightningModule
         # or LightningDataModule the parser builds, so a datamodule nested in a wrapper (``base:``) would get
         # the wrapper's. Only the top-level class gets them here; nested ones save their own arguments.
-        for key, class_type, subclasses in (
-            ("model", self._model_class, self.subclass_mode_model),
-            ("data", self._datamodule_class, self.subclass_mode_data),
-        ):
-            self.parser.add_instantiator(
-                _TopLevelInstantiator(cli=self, key=key), class_type, subclasses=subclasses
+        instantiators = [
+            (_TopLevelInstantiator(cli=self, key=key), _get_module_type(class_type), subclasses)
+            for key, class_type, subclasses in (
+                ("model", self._model_class, self.subclass_mode_model),
+                ("data", self._datamodule_class, self.subclass_mode_data),
             )
+        ]
+        self.config_init = self.parser.instantiate(self.config, instantiators=instantiators)
+        self.datamodule = self._get(self.config_init, "data")
+        self.model = self._get(self.config_init, "model")
+        self._add_configure_optimizers_method_to_model(self.subcommand)
+        self.trainer = self.instantiate_trainer()
+
+    def before_instantiate_classes(self) -> None:
+        if self.subcommand in (None, "fit"):
+            return
+        # ``validate``/``test``/``predict`` of a checkpoint log into the run that wrote it, and keep that
+        # run's config.yaml: theirs goes to ``{subcommand}_config.yaml`` beside it.
+        config = self.config[self.subcommand]
+        log_into_checkpoint_run(config.trainer, config.get("ckpt_path"))
+        filename = f"{self.subcommand}_config.yaml"
+        self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": filename}
 
     def _dump_config(self) -> None:
         # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
         # asserts that every parent key exists. A nested class whose arguments are all link targets (a
         # backbone taking only in_channels, num_classes and input_size) is dumped without ``init_args``.
-        super()._dump_config()
+        if hasattr(self, "config_dump"):
+            return
+        dump = yaml.safe_load(
+            self.parser.dump(self.config, skip_link_targets=False, skip_unset=False, format="yaml")
+        )
+        self.config_dump = dump[self.config.subcommand] if "subcommand" in self.config else dump
         _add_empty_init_args(self.config_dump)
+
+
+class RobustArgumentParser(LightningArgumentParser):
+    """Lightning's parser, taking Lightning's ``skip_none`` keyword under jsonargparse's new name."""
+
+    def dump(self, *args: Any, skip_none: bool | None = None, **kwargs: Any) -> str:
+        return super().dump(*args, **_skip_unset(skip_none, kwargs))
+
+    def save(self, *args: Any, skip_none: bool | None = None, **kwargs: Any) -> None:
+        super().save(*args, **_skip_unset(skip_none, kwargs))
+
+
+def _skip_unset(skip_none: bool | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return kwargs if skip_none is None else {"skip_unset": skip_none, **kwargs}
 
 
 class _TopLevelInstantiator(_InstantiatorFn):
@@ -100,6 +151,7 @@ def run_cli(args: list[str] | None = None) -> RobustCLI:
     impossible value, a missing dataset) end with a short message naming the problem and ``SystemExit(2)``
     instead of a traceback; set ``LIT_ROBUST_DEBUG=1`` to see it.
     """
+    ignore_lightning_leafspec_warning()
     try:
         return RobustCLI(
             RobustClassifier,
@@ -108,6 +160,7 @@ def run_cli(args: list[str] | None = None) -> RobustCLI:
             subclass_mode_data=True,
             args=args,
             save_config_kwargs={"overwrite": True},
+            parser_class=RobustArgumentParser,
             auto_configure_optimizers=False,
         )
     except (ValueError, FileNotFoundError) as error:
