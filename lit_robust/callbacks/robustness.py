@@ -20,7 +20,7 @@ from lit_robust.callbacks.schedule import evaluation_due, final_validation, warn
 from lit_robust.callbacks.subset import EvaluationSubset
 from lit_robust.callbacks.tensorboard import log_custom_scalars, log_figure, log_hp_metric, log_text
 from lit_robust.evaluation.engine import BlockEvaluator
-from lit_robust.evaluation.plan import WORST, AttackFn, Epsilons, format_eps, make_plan
+from lit_robust.evaluation.plan import UNBOUNDED_LINF, WORST, AttackFn, Epsilons, format_eps, make_plan
 from lit_robust.evaluation.plots import CLEAN_ROW, accuracy_figure, examples_figure
 from lit_robust.evaluation.results import Column, Kind, Summary
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
@@ -75,7 +75,8 @@ class RobustnessEvaluation(Callback):
             lower worst-case accuracy.
         at_fit_end: also evaluate in the fit's last validation loop (the final model), whatever
             ``every_n_epochs`` (see :func:`lit_robust.callbacks.schedule.final_validation`).
-        hp_metric_eps: the epsilon of ``hp_metric`` (``None``: the grid's largest).
+        hp_metric_eps: the epsilon of ``hp_metric`` (``None``: the grid's largest, leaving out the sanity
+            checks' eps 1).
         print_table: print the table of each evaluation on the console.
     """
 
@@ -119,7 +120,8 @@ class RobustnessEvaluation(Callback):
         self.num_images = num_images if log_images else 0
         self.log_figure = log_figure
         self.at_fit_end = at_fit_end
-        self.hp_metric_eps = max(self.plan.grid, default=None) if hp_metric_eps is None else hp_metric_eps
+        grid = [e for e in self.plan.grid if not (self.plan.added_unbounded and e == UNBOUNDED_LINF)]
+        self.hp_metric_eps = max(grid, default=None) if hp_metric_eps is None else hp_metric_eps
         self.print_table = print_table
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
