@@ -184,14 +184,15 @@ class RobustnessEvaluation(Callback):
     def _evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         start = time.perf_counter()
         with torch.inference_mode(False), trainer.precision_plugin.forward_context():
-            x, y = self.subset.gather(trainer.strategy)
+            x, y = self.subset.gather()
             evaluators = self.evaluators(pl_module)
             accumulators = {t: SummaryAccumulator(self.plan, t, device=x.device) for t in evaluators}
             examples: dict[str, Tensor] = {}
             blocks = range(trainer.global_rank, -(-len(x) // self.batch_size), trainer.world_size)
             share = sum(len(y[b * self.batch_size : (b + 1) * self.batch_size]) for b in blocks)
             with AttackProgress(trainer, f"{self.log_group.replace('_', ' ')} ({stage})", share) as progress:
-                for block in blocks:
+                # A rank without a block of its own evaluates an empty one, so that its metrics hold updates.
+                for block in blocks or [len(x) // self.batch_size + 1]:
                     xb, yb = (t[block * self.batch_size : (block + 1) * self.batch_size] for t in (x, y))
                     for transfer, evaluator in evaluators.items():
                         evaluator.keep_examples = self.num_images if block == 0 else 0
