@@ -74,6 +74,7 @@ class TransferEvaluation(RobustnessEvaluation):
         log_images: log clean and transfer examples to TensorBoard.
         num_images: images per row of that grid.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
+        at_fit_end: also evaluate the final model of a fit, whatever ``every_n_epochs``.
 
     Raises:
         FileNotFoundError: if ``source`` is a path that does not exist.
@@ -98,10 +99,11 @@ class TransferEvaluation(RobustnessEvaluation):
         log_images: bool = True,
         num_images: int = 8,
         log_figure: bool = True,
+        at_fit_end: bool = True,
     ) -> None:
         super().__init__(
             attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
-            log_images, num_images, log_figure,
+            log_images, num_images, log_figure, at_fit_end=at_fit_end,
         )  # fmt: skip
         self.source = source if isinstance(source, nn.Module) else _existing_file(source)
 
