@@ -27,11 +27,11 @@ import shlex
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 import yaml
 
@@ -102,7 +102,8 @@ def test_blocks_marked_as_a_file_are_that_file_verbatim():
     marked = [b for b in readme_blocks() if b.directive == "file"]
     assert marked, "the quick-start YAML is shown from configs/quickstart.yaml"
     for block in marked:
-        assert block.text == (ROOT / block.argument).read_text(), f"{block.where} differs from {block.argument}"
+        expected = (ROOT / block.argument).read_text()
+        assert block.text == expected, f"{block.where} differs from {block.argument}"
 
 
 def commands(text: str) -> list[str]:
@@ -130,7 +131,7 @@ class ReadmeRunner:
         elif block.language == "yaml":
             assert yaml.safe_load(block.text) is not None, block.where
         elif block.language == "python":
-            exec(compile(block.text, block.where, "exec"), self.namespace)  # noqa: S102
+            exec(compile(block.text, block.where, "exec"), self.namespace)
         else:
             for line in commands(block.text):
                 self.shell_line(line, block)
@@ -191,14 +192,15 @@ def check_extras(words: list[str]) -> None:
 
 
 def make(folder: Path, args: list[str]) -> None:
-    """Runs ``make ARGS`` from the repository's Makefile in ``folder``, with this interpreter's environment."""
+    """Runs ``make ARGS`` with the repository's Makefile in ``folder`` and this interpreter's environment."""
     command = [
         "make", "-f", str(ROOT / "Makefile"), *args, f"BIN={Path(sys.executable).parent}", "STAMP=",
         f"DEMO_ARGS={' '.join(TINY)}",
     ]  # fmt: skip
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"make {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    output = f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"make {' '.join(args)} failed:\n{output}"
 
 
 def serve_tensorboard(folder: Path, args: list[str]) -> None:
