@@ -287,8 +287,8 @@ class RobustnessEvaluation(Callback):
 
 
 def evaluated_model(trainer: L.Trainer) -> str:
-    """Which model an evaluation sees: the epoch while fitting, else the checkpoint file, and the step."""
+    """Which model an evaluation sees: the epoch and step while fitting, else the checkpoint file (outside
+    ``fit`` Lightning does not restore the step, so it is left out)."""
     if trainer.state.fn == TrainerFn.FITTING:
         return f"epoch {trainer.current_epoch} (step {trainer.global_step})"
-    checkpoint = Path(trainer.ckpt_path).name if trainer.ckpt_path else "the model as given"
-    return f"{checkpoint} (step {trainer.global_step})"
+    return Path(trainer.ckpt_path).name if trainer.ckpt_path else "the model as given"
