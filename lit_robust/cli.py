@@ -75,14 +75,11 @@ class RobustCLI(LightningCLI):
         self.trainer = self.instantiate_trainer()
 
     def before_instantiate_classes(self) -> None:
-        if self.subcommand in (None, "fit"):
-            return
-        # ``validate``/``test``/``predict`` of a checkpoint log into the run that wrote it, and keep that
-        # run's config.yaml: theirs goes to ``{subcommand}_config.yaml`` beside it.
-        config = self.config[self.subcommand]
-        log_into_checkpoint_run(config.trainer, config.get("ckpt_path"))
-        filename = f"{self.subcommand}_config.yaml"
-        self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": filename}
+        # ``validate``/``test``/``predict`` of a checkpoint log beside the run that wrote it (a ``test/``
+        # folder in it, for example), with their config.yaml there.
+        if self.subcommand not in (None, "fit"):
+            config = self.config[self.subcommand]
+            log_into_checkpoint_run(config.trainer, config.get("ckpt_path"), sub_dir=self.subcommand)
 
     def _dump_config(self) -> None:
         # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and

@@ -1,4 +1,4 @@
-"""`lit-robust test --ckpt_path` of a checkpoint in a logger run logs into that run."""
+"""`lit-robust test --ckpt_path` of a checkpoint in a TensorBoard run logs into that run's ``test/``."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from tests.test_warnings import tiny_quickstart_args
 
 
 def trainer_config(save_dir: Path, version: object = None) -> Namespace:
-    init_args = Namespace(save_dir=str(save_dir), name="quickstart", version=version)
+    init_args = Namespace(save_dir=str(save_dir), name="quickstart", version=version, sub_dir=None)
     return Namespace(logger=Namespace(class_path="TensorBoardLogger", init_args=init_args))
 
 
 def test_a_checkpoint_of_the_configured_logger_selects_its_run(tmp_path):
     config = trainer_config(tmp_path)
     checkpoint = tmp_path / "quickstart" / "version_3" / "checkpoints" / "last.ckpt"
-    assert log_into_checkpoint_run(config, checkpoint)
-    assert config.logger.init_args.version == "version_3"
+    assert log_into_checkpoint_run(config, checkpoint, sub_dir="test")
+    assert (config.logger.init_args.version, config.logger.init_args.sub_dir) == ("version_3", "test")
 
 
 def test_anything_else_is_left_as_it_is(tmp_path):
@@ -33,7 +33,7 @@ def test_anything_else_is_left_as_it_is(tmp_path):
         (Namespace(logger=False), inside),
     ):
         before = str(config)
-        assert not log_into_checkpoint_run(config, path)
+        assert not log_into_checkpoint_run(config, path, sub_dir="test")
         assert str(config) == before
 
 
@@ -46,7 +46,7 @@ def test_test_logs_into_the_run_of_the_tested_checkpoint(tmp_path):
             f"--ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
         ]
     )  # fmt: skip
-    assert Path(tested.trainer.logger.log_dir) == run_dir
-    assert sorted(p.name for p in run_dir.glob("*config.yaml")) == ["config.yaml", "test_config.yaml"]
-    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 2
+    assert Path(tested.trainer.logger.log_dir) == run_dir / "test"
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "test" / "config.yaml").is_file()
+    assert len(list((run_dir / "test").glob("events.out.tfevents.*"))) == 1
     assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]  # no new version

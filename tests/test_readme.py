@@ -242,7 +242,7 @@ def test_readme_runs_as_written(tmp_path, monkeypatch):
     runner = ReadmeRunner(tmp_path, monkeypatch)
     for block in readme_blocks():
         runner.run(block)
-    assert (tmp_path / "lightning_logs" / "quickstart" / "demo" / "test_config.yaml").is_file()
+    assert (tmp_path / "lightning_logs" / "quickstart" / "demo" / "test" / "config.yaml").is_file()
     assert (tmp_path / "data" / "MNIST-sample").is_dir()
     configs = (tmp_path / "lightning_logs" / "quickstart").glob("version_*/config.yaml")
     assert any("GaussianAugmentation" in config.read_text() for config in configs)

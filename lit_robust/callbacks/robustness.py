@@ -21,7 +21,7 @@ from lit_robust.callbacks.subset import EvaluationSubset
 from lit_robust.callbacks.tensorboard import log_custom_scalars, log_figure, log_hp_metric, log_text
 from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.plan import UNBOUNDED_LINF, WORST, AttackFn, Epsilons, format_eps, make_plan
-from lit_robust.evaluation.plots import CLEAN_ROW, accuracy_figure, examples_figure
+from lit_robust.evaluation.plots import CLEAN, accuracy_figure, examples_figure
 from lit_robust.evaluation.results import Column, Kind, Summary
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
@@ -213,22 +213,24 @@ class RobustnessEvaluation(Callback):
         """The clean images and each attack's examples with the model's predictions (``None``: no images)."""
         if not (self.num_images and examples and len(clean)):
             return None
-        rows = {CLEAN_ROW: clean, **{self._row_name(name): images for name, images in examples.items()}}
+        columns = {CLEAN: clean, **{self._column_name(name): images for name, images in examples.items()}}
         with torch.no_grad():
-            predictions = {name: pl_module(images).argmax(dim=-1) for name, images in rows.items()}
+            predictions = {name: pl_module(images).argmax(dim=-1) for name, images in columns.items()}
         captions = {}
         for name, images in examples.items():
             norm = self.plan[name].norm or self.plan.norm
             sizes = flat_norm(images.float() - clean.float(), norm)
-            captions[self._row_name(name)] = [f"|d|{NORM_SUBSCRIPTS.get(norm, norm)}={v:.3g}" for v in sizes]
-        return examples_figure(rows, labels, predictions, captions)
+            captions[self._column_name(name)] = [
+                f"|d|{NORM_SUBSCRIPTS.get(norm, norm)}={v:.3g}" for v in sizes
+            ]
+        return examples_figure(columns, labels, predictions, captions)
 
-    def _row_name(self, attack: str) -> str:
+    def _column_name(self, attack: str) -> str:
         planned = self.plan[attack]
         if planned.kind == "minimum_norm":
-            return f"{attack}\n(unbounded)"
+            return f"{attack} (unbounded)"
         bounded = [e for e in planned.epsilons if e is not None]
-        return f"{attack}\neps<={format_eps(max(bounded))}" if bounded else attack
+        return f"{attack} eps<={format_eps(max(bounded))}" if bounded else attack
 
     def _log(
         self,
@@ -257,7 +259,7 @@ class RobustnessEvaluation(Callback):
             log_figure(trainer, f"{stage}/{self.log_group}/accuracy_vs_eps", figure)
         if examples is not None:
             log_figure(trainer, f"{stage}/{self.log_group}/examples", examples)
-        if not self._layout_written:
+        if stage == "val" and not self._layout_written:  # test logs one point: no chart over epochs
             log_custom_scalars(trainer, self._layout(stage))
             self._layout_written = True
         fitting = trainer.state.fn == TrainerFn.FITTING

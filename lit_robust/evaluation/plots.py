@@ -11,8 +11,8 @@ from torch import Tensor
 from lit_robust.evaluation.plan import WORST
 from lit_robust.evaluation.results import Column, Summary
 
-CLEAN_ROW = "clean"
-"""The name of the clean images' row in :func:`examples_figure` (the one whose titles give the labels)."""
+CLEAN = "clean"
+"""The name of the clean images' column in :func:`examples_figure`."""
 
 
 def accuracy_figure(
@@ -46,40 +46,43 @@ def accuracy_figure(
 
 
 def examples_figure(
-    rows: Mapping[str, Tensor],
+    columns: Mapping[str, Tensor],
     labels: Tensor,
     predictions: Mapping[str, Tensor],
     captions: Mapping[str, Sequence[str]] | None = None,
     title: str = "",
 ) -> Figure:
-    """A grid of images: one row per entry of ``rows`` (the clean images, then each attack's examples),
-    named at the left, each image titled with the model's prediction (green when it is the label, red when
-    not) and an optional caption (the perturbation's size, for example).
+    """A grid of images: one column per entry of ``columns`` (the clean images, then each attack's examples),
+    named at the top, one row per point; each image is titled with the model's prediction (green when it is
+    the label, red when not) over a second line, the label under the clean images and ``captions`` (the
+    perturbation's size, for example) under the others. Narrow and tall, so that it stays legible when
+    TensorBoard fits it to a card.
 
     Args:
-        rows: row name -> images ``(n, C, H, W)`` in [0, 1], the same ``n`` for every row.
+        columns: column name -> images ``(n, C, H, W)`` in [0, 1], the same ``n`` for every column; the
+            first is the clean one.
         labels: the true classes ``(n,)``.
-        predictions: row name -> predicted classes ``(n,)``.
-        captions: row name -> one line of text per image, under its prediction.
+        predictions: column name -> predicted classes ``(n,)``.
+        captions: column name -> one line of text per image, under its prediction (for every column but the
+            first).
         title: the figure's title.
     """
-    count = len(labels)
-    cell = 1.35  # inches per image: about 135 pixels at TensorBoard's 100 dpi
-    figure = Figure(figsize=(1.2 + cell * count, 0.5 + 1.3 * cell * len(rows)), layout="constrained")
-    grid = figure.subplots(len(rows), count, squeeze=False)
-    for axes_row, (name, images) in zip(grid, rows.items(), strict=True):
+    count, cell = len(labels), 1.25  # inches per image
+    size = (0.8 + cell * len(columns), 0.8 + 1.25 * cell * count)
+    figure = Figure(figsize=size, dpi=100, layout="constrained")
+    subfigures = figure.subfigures(1, len(columns), squeeze=False)[0]
+    for j, (subfigure, (name, images)) in enumerate(zip(subfigures, columns.items(), strict=True)):
+        subfigure.suptitle(name, fontsize=11)
         pictures = images.detach().float().cpu().clamp(0, 1).permute(0, 2, 3, 1)
-        for i, axes in enumerate(axes_row):
+        for i, axes in enumerate(subfigure.subplots(count, 1, squeeze=False)[:, 0]):
             picture = pictures[i].squeeze(-1) if pictures.shape[-1] == 1 else pictures[i]
-            axes.imshow(picture.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            axes.imshow(picture.numpy(), cmap="gray", vmin=0, vmax=1)
             axes.set_xticks([])
             axes.set_yticks([])
             predicted, label = int(predictions[name][i]), int(labels[i])
-            text = f"pred {predicted}" + ("" if name != CLEAN_ROW else f" (label {label})")
-            if captions is not None and name in captions:
-                text += f"\n{captions[name][i]}"
-            axes.set_title(text, fontsize=9, color="tab:green" if predicted == label else "tab:red")
-        axes_row[0].set_ylabel(name, fontsize=11, rotation=0, ha="right", va="center")
+            caption = f"label {label}" if j == 0 else (captions or {}).get(name, [""] * count)[i]
+            color = "tab:green" if predicted == label else "tab:red"
+            axes.set_title(f"pred {predicted}\n{caption}", fontsize=10, color=color)
     if title:
         figure.suptitle(title)
     return figure
