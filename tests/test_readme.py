@@ -49,6 +49,7 @@ TINY = [
     "--trainer.max_epochs=1",
     "--trainer.limit_train_batches=2",
     "--data.init_args.val_size=48",
+    "--trainer.log_every_n_steps=1",
     "--trainer.enable_model_summary=false",
 ]
 """Appended to every ``lit-robust`` subcommand of the README: one short epoch, a small validation split."""
