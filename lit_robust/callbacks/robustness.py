@@ -48,10 +48,11 @@ class RobustnessEvaluation(Callback):
     ``eps=inf`` accuracy is the share of points they failed on), ``{stage}/robust_eval/clean_acc`` (on the
     subset), ``{stage}/robust_eval/seconds`` (the slowest rank) and, with sanity checks,
     ``{stage}/robust_eval/sanity_flags`` (the number of failed checks, each also warned). With a
-    TensorBoard logger: a figure of accuracy against epsilon, a grid of clean and adversarial images and the
-    flags' messages; a Custom Scalars layout (one chart per epsilon with every attack and the worst case over
-    the epochs, one chart of the worst case at every epsilon) and, at the end of a fit, ``hp_metric``: the
-    final worst-case accuracy at ``hp_metric_eps``.
+    TensorBoard logger: a figure of accuracy against epsilon, a figure of the clean images and each attack's
+    examples with the model's predictions (:func:`lit_robust.evaluation.plots.examples_figure`) and the
+    flags' messages; from validation, a Custom Scalars layout (one chart per epsilon with every attack, the
+    worst case and the clean accuracy over the steps, one chart of the worst case at every epsilon) and, at
+    the end of a fit, ``hp_metric``: the final worst-case accuracy at ``hp_metric_eps``.
 
     On the console (global rank 0): a progress bar of the attack phase (where the trainer shows its own) and,
     after each evaluation, a table of the clean, per-attack and worst-case accuracies by epsilon.
@@ -68,7 +69,7 @@ class RobustnessEvaluation(Callback):
         tolerance: accuracy difference (a fraction) that makes a sanity check fail.
         seed: seed of the attacks' per-block generators (``None``: each attack's own seeding).
         log_images: log clean and adversarial images to TensorBoard.
-        num_images: images per row of that grid.
+        num_images: images per column of that figure.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         worst_case_only: run the bounded attacks of the grid's norm as a cascade that gives their worst case
             alone, without their own curves (see :mod:`lit_robust.evaluation.plan`): cheaper, the same or a

@@ -72,7 +72,7 @@ class TransferEvaluation(RobustnessEvaluation):
         tolerance: accuracy difference (a fraction) that makes a sanity check fail.
         seed: seed of the attacks' per-block generators.
         log_images: log clean and transfer examples to TensorBoard.
-        num_images: images per row of that grid.
+        num_images: images per column of that figure.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         at_fit_end: also evaluate the final model of a fit, whatever ``every_n_epochs``.
 
