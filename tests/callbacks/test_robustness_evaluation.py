@@ -8,6 +8,7 @@ import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.custom_scalar import layout_pb2
 from torch.utils.data import DataLoader, TensorDataset
 
 from lit_robust.attacks import FGSM, PGD, DeepFool
@@ -86,6 +87,14 @@ def test_fit_writes_scalars_figure_and_images_to_tensorboard(tmp_path):
     assert [e.value for e in events.Scalars("hp_metric")] == [
         events.Scalars("val/robust_acc/worst/eps=0.1")[-1].value
     ]  # one point: the final worst case at the largest grid epsilon
+    config = events.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
+    layout = layout_pb2.Layout.FromString(config)
+    charts = {chart.title: chart for category in layout.category for chart in category.chart}
+    assert list(charts) == ["worst case at every eps", "eps=0.02", "eps=0.05", "eps=0.1", "eps=1", "eps=inf"]
+    assert list(charts["eps=0.05"].multiline.tag) == [
+        "^val/robust_eval/clean_acc$", "^val/robust_acc/fgsm/eps=0\\.05$", "^val/robust_acc/pgd/eps=0\\.05$",
+        "^val/robust_acc/worst/eps=0\\.05$",
+    ]  # fmt: skip
 
 
 def test_every_n_epochs_alone_skips_the_final_model(tmp_path):
