@@ -14,6 +14,7 @@ import textwrap
 from typing import Any
 
 import yaml
+from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _get_module_type, _InstantiatorFn
 
 # Imported so that their classes' short names resolve in configs.
@@ -52,6 +53,14 @@ class RobustCLI(LightningCLI):
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
         kwargs.setdefault("description", DESCRIPTION)  # the main parser's; subcommands bring their own
         return super().init_parser(**kwargs)
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        # ``run_cli(args)`` is documented to replace ``sys.argv[1:]`` by ``args`` (a script with arguments of
+        # its own calls it so): Lightning's warning about getting both does not apply.
+        if isinstance(args, (dict, Namespace)):
+            self.config = parser.parse_object(args)
+        else:
+            self.config = parser.parse_args(args)
 
     def _add_instantiators(self) -> None:
         """Nothing: jsonargparse deprecated parser-wide instantiators; :meth:`instantiate_classes` passes them

@@ -56,3 +56,13 @@ def test_the_leafspec_filter_is_limited_to_lightnings_module():
 def _restore_filters():
     with warnings.catch_warnings():
         yield
+
+
+def test_run_cli_from_a_script_with_arguments_of_its_own_does_not_warn(monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["my_script.py", "--batches", "3"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(SystemExit):
+            run_cli(["fit", "--config", QUICKSTART, "--print_config"])
+    assert [str(w.message) for w in caught] == []
+    assert "FashionMNIST" in capsys.readouterr().out
