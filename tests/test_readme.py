@@ -234,6 +234,7 @@ def fake_fashion_mnist(directory: Path, train: int = 256, test: int = 128) -> No
             write_idx(directory / f"{name}.gz", array)
 
 
+@pytest.mark.timeout(900)  # about 30 s of CPU, but make demo runs two processes on a possibly busy machine
 def test_readme_runs_as_written(tmp_path, monkeypatch):
     fake_fashion_mnist(tmp_path / "data" / "FashionMNIST" / "raw")
     for name in ("configs", "tools"):
