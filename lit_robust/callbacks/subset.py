@@ -1,7 +1,8 @@
 """`EvaluationSubset`: the first ``num_samples`` points of an evaluation loader, collected as batches pass.
 
-With DDP, Lightning's evaluation ``DistributedSampler`` (``shuffle=False``) gives rank ``r`` of ``W`` the
-dataset indices ``r, r + W, r + 2W, ...`` and pads the last round with repeats of the first indices. The
+With DDP, the evaluation sampler (lit_robust's :class:`~lit_robust.data.sampler.ShardSampler`, or
+Lightning's ``DistributedSampler`` with ``shuffle=False``) gives rank ``r`` of ``W`` the dataset indices
+``r, r + W, r + 2W, ...``; Lightning's pads the last round with repeats of the first indices. The
 ``k``-th point a rank sees therefore has global index ``r + k * W``; a point is kept only if that index is
 below ``num_samples`` and below the dataset's length (the padding repeats have larger ones). The ranks'
 shares (``ceil`` or ``floor`` of ``num_samples / W``) are disjoint and together exactly the first
