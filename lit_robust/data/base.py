@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
+from lit_robust.data.sampler import ShardSampler
 
 Split = Literal["train", "test"]
 STAGES = ("fit", "validate", "test", "predict")
@@ -75,9 +76,11 @@ class InMemoryImageDataModule(LightningDataModule):
     (from about 55 MB for MNIST to about 300 MB for SVHN) and indexes its batches there: no worker
     processes and no host-to-device copy per batch. The loaders stay ordinary ``DataLoader`` objects with
     the same samplers, so the shuffling is the CPU path's for the same seed, and under DDP Lightning gives
-    each rank its ``DistributedSampler`` shard as usual. A wrapper (constant perturbations, pixel redrawn)
-    serves its base's loaders, so set the option on the base; the wrapper passes its trainer on to the base
-    (see :attr:`trainer`). Outside a Trainer the data stays on the CPU.
+    each rank its ``DistributedSampler`` shard of the training data as usual. Under DDP the validation,
+    test and predict loaders use a :class:`~lit_robust.data.sampler.ShardSampler`: every point exactly once
+    over the ranks (Lightning's sampler would repeat some to even out the shards). A wrapper (constant
+    perturbations, pixel redrawn) serves its base's loaders, so set the option on the base; the wrapper
+    passes its trainer on to the base (see :attr:`trainer`). Outside a Trainer the data stays on the CPU.
 
     Subclasses set the metadata and implement :meth:`load_split`; those that read files also implement
     :meth:`find_raw_dir`, :meth:`missing_data_message` and, when they can, :meth:`download`.
@@ -222,10 +225,13 @@ class InMemoryImageDataModule(LightningDataModule):
         if self.hparams.device_resident and self.trainer is not None:
             dataset = dataset.to(self.trainer.strategy.root_device)
         workers = self.hparams.num_workers
+        dataset = TensorImageDataset(*data)
+        shards = self.trainer.distributed_sampler_kwargs if self.trainer is not None and not shuffle else None
         return DataLoader(
             dataset,
             batch_size=batch_size,
             shuffle=shuffle,
+            sampler=ShardSampler(dataset, shards["num_replicas"], shards["rank"]) if shards else None,
             drop_last=False,
             num_workers=workers,
             persistent_workers=workers > 0,
