@@ -2,14 +2,16 @@
 
 Every attack is called as ``x_adv = attack(model, x, y)``; see :mod:`lit_robust.attacks.base` for the
 contract. Bounded attacks: :class:`FGSM`, :class:`LL`, :class:`BIM`, :class:`ILL`, :class:`MIM`,
-:class:`PGD`, :class:`APGD`. Minimum-norm attacks: :class:`CarliniWagnerL2`, :class:`EAD`,
+:class:`PGD`, :class:`APGD`, :class:`APGDT`. Minimum-norm attacks: :class:`CarliniWagnerL2`, :class:`EAD`,
 :class:`DeepFool`, :class:`HighConfidence`. Wrappers: :class:`EOT` (an attack around an attack) and
 :class:`BPDA` (a model around a model). Building blocks for defenses that attack during training:
 :func:`input_gradient`, :func:`ascend`, :func:`select_targets`, :func:`closest_class`,
 :func:`confidence_step`, the losses in :mod:`~lit_robust.attacks.objectives` and :func:`straight_through`.
+The prediction of a randomised defense: :func:`majority_vote`.
 """
 
 from lit_robust.attacks.apgd import APGD
+from lit_robust.attacks.apgdt import APGDT
 from lit_robust.attacks.base import Attack, Model, Norm, clip_norm, flat_norm, model_logits, project
 from lit_robust.attacks.bim import BIM, ILL
 from lit_robust.attacks.binary_search import BinarySearchAttack
@@ -23,6 +25,7 @@ from lit_robust.attacks.gradient import Expectation, LossFn, input_gradient
 from lit_robust.attacks.high_confidence import HighConfidence, confidence_step
 from lit_robust.attacks.iterative import IterativeAttack, StepNorm, ascend
 from lit_robust.attacks.linear import boundaries, closest_class
+from lit_robust.attacks.majority import majority_vote
 from lit_robust.attacks.mim import MIM
 from lit_robust.attacks.objectives import LossName, ascent_loss, dlr, margin, succeeded, targeted_dlr
 from lit_robust.attacks.pgd import PGD
@@ -31,6 +34,7 @@ from lit_robust.attacks.unrolled_high_confidence import UnrolledHighConfidence, 
 
 __all__ = [
     "APGD",
+    "APGDT",
     "BIM",
     "BPDA",
     "EAD",
@@ -65,6 +69,7 @@ __all__ = [
     "dlr",
     "flat_norm",
     "input_gradient",
+    "majority_vote",
     "margin",
     "model_logits",
     "project",
