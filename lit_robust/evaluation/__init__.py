@@ -11,25 +11,32 @@ from lit_robust.evaluation.pixel_redrawn_cases import (
     pixel_redrawn_cases,
 )
 from lit_robust.evaluation.plan import EvaluationPlan, PlannedAttack, make_plan
+from lit_robust.evaluation.records import PointRecords
+from lit_robust.evaluation.repeated import RepeatedEvaluation, evaluate_repeatedly
 from lit_robust.evaluation.report import RobustnessReport
-from lit_robust.evaluation.results import Column, PointResults, Summary
+from lit_robust.evaluation.results import MEASURES, Column, Measure, PointResults, Summary
 from lit_robust.evaluation.sanity import SanityCheckWarning, SanityFlag, run_sanity_checks
 
 __all__ = [
     "CASE_NAMES",
+    "MEASURES",
     "BlockEvaluator",
     "Case",
     "Column",
     "EvaluationPlan",
+    "Measure",
     "PlannedAttack",
+    "PointRecords",
     "PointResults",
     "RedrawnStart",
+    "RepeatedEvaluation",
     "RobustnessReport",
     "SanityCheckWarning",
     "SanityFlag",
     "Summary",
     "case_accuracy",
     "evaluate_cases",
+    "evaluate_repeatedly",
     "evaluate_robustness",
     "make_plan",
     "pixel_redrawn_cases",

@@ -51,11 +51,12 @@ class PointRecords:
     margin: Tensor
 
     @classmethod
-    def start(cls, names: tuple[str, ...], y: Tensor, clean: Tensor, margin: Tensor) -> PointRecords:
-        """Records before any attack: misclassified points broke at epsilon 0."""
+    def start(cls, names: tuple[str, ...], y: Tensor, clean: Tensor, margin: Tensor | None) -> PointRecords:
+        """Records before any attack: misclassified points broke at epsilon 0 (``margin=None``: NaN)."""
         eps = torch.where(clean, math.inf, 0.0).double()
         attack = torch.full_like(y, -1, dtype=torch.long)
-        return cls(names, y.long(), eps, attack, margin.double())
+        margin = torch.full_like(eps, math.nan) if margin is None else margin.double()
+        return cls(names, y.long(), eps, attack, margin)
 
     @classmethod
     def blank(cls, names: tuple[str, ...], count: int, device: torch.device) -> PointRecords:
