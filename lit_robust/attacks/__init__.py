@@ -2,12 +2,12 @@
 
 Every attack is called as ``x_adv = attack(model, x, y)``; see :mod:`lit_robust.attacks.base` for the
 contract. Bounded attacks: :class:`FGSM`, :class:`LL`, :class:`BIM`, :class:`ILL`, :class:`MIM`,
-:class:`PGD`, :class:`APGD`, :class:`APGDT`. Minimum-norm attacks: :class:`CarliniWagnerL2`, :class:`EAD`,
-:class:`DeepFool`, :class:`HighConfidence`. Wrappers: :class:`EOT` (an attack around an attack) and
-:class:`BPDA` (a model around a model). Building blocks for defenses that attack during training:
-:func:`input_gradient`, :func:`ascend`, :func:`select_targets`, :func:`closest_class`,
-:func:`confidence_step`, the losses in :mod:`~lit_robust.attacks.objectives` and :func:`straight_through`.
-The prediction of a randomised defense: :func:`majority_vote`.
+:class:`PGD`, :class:`APGD`, :class:`APGDT`, :class:`Square` (gradient-free). Minimum-norm attacks:
+:class:`CarliniWagnerL2`, :class:`EAD`, :class:`DeepFool`, :class:`HighConfidence`. Wrappers: :class:`EOT`
+(an attack around an attack) and :class:`BPDA` (a model around a model). Building blocks for defenses
+that attack during training: :func:`input_gradient`, :func:`ascend`, :func:`select_targets`,
+:func:`closest_class`, :func:`confidence_step`, the losses in :mod:`~lit_robust.attacks.objectives` and
+:func:`straight_through`. The prediction of a randomised defense: :func:`majority_vote`.
 """
 
 from lit_robust.attacks.apgd import APGD
@@ -29,6 +29,7 @@ from lit_robust.attacks.majority import majority_vote
 from lit_robust.attacks.mim import MIM
 from lit_robust.attacks.objectives import LossName, ascent_loss, dlr, margin, succeeded, targeted_dlr
 from lit_robust.attacks.pgd import PGD
+from lit_robust.attacks.square import Square
 from lit_robust.attacks.targets import TargetedAttack, TargetRule, select_targets
 from lit_robust.attacks.unrolled_high_confidence import UnrolledHighConfidence, straight_through_round
 
@@ -56,6 +57,7 @@ __all__ = [
     "LossName",
     "Model",
     "Norm",
+    "Square",
     "StepNorm",
     "TargetRule",
     "TargetedAttack",
