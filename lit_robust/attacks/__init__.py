@@ -3,11 +3,12 @@
 Every attack is called as ``x_adv = attack(model, x, y)``; see :mod:`lit_robust.attacks.base` for the
 contract. Bounded attacks: :class:`FGSM`, :class:`LL`, :class:`BIM`, :class:`ILL`, :class:`MIM`,
 :class:`PGD`, :class:`APGD`, :class:`APGDT`, :class:`Square` (gradient-free). Minimum-norm attacks:
-:class:`CarliniWagnerL2`, :class:`EAD`, :class:`DeepFool`, :class:`HighConfidence`. Wrappers: :class:`EOT`
-(an attack around an attack) and :class:`BPDA` (a model around a model). Building blocks for defenses
-that attack during training: :func:`input_gradient`, :func:`ascend`, :func:`select_targets`,
-:func:`closest_class`, :func:`confidence_step`, the losses in :mod:`~lit_robust.attacks.objectives` and
-:func:`straight_through`. The prediction of a randomised defense: :func:`majority_vote`.
+:class:`CarliniWagnerL2`, :class:`EAD`, :class:`DeepFool`, :class:`HighConfidence`, :class:`FAB` (bounded
+when given ``eps``). Wrappers: :class:`EOT` (an attack around an attack) and :class:`BPDA` (a model around
+a model). Building blocks for defenses that attack during training: :func:`input_gradient`,
+:func:`ascend`, :func:`select_targets`, :func:`closest_class`, :func:`confidence_step`, the losses in
+:mod:`~lit_robust.attacks.objectives` and :func:`straight_through`. The prediction of a randomised defense:
+:func:`majority_vote`.
 """
 
 from lit_robust.attacks.apgd import APGD
@@ -20,6 +21,7 @@ from lit_robust.attacks.carlini_wagner import CarliniWagnerL2
 from lit_robust.attacks.deepfool import DeepFool
 from lit_robust.attacks.ead import EAD, DecisionRule
 from lit_robust.attacks.eot import EOT
+from lit_robust.attacks.fab import FAB
 from lit_robust.attacks.fgsm import FGSM, LL
 from lit_robust.attacks.gradient import Expectation, LossFn, input_gradient
 from lit_robust.attacks.high_confidence import HighConfidence, confidence_step
@@ -40,6 +42,7 @@ __all__ = [
     "BPDA",
     "EAD",
     "EOT",
+    "FAB",
     "FGSM",
     "ILL",
     "LL",
