@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -18,7 +19,9 @@ from lit_robust.callbacks.tensorboard import log_examples, log_figure, log_text
 from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.plan import AttackFn, Epsilons, make_plan
 from lit_robust.evaluation.plots import accuracy_figure
-from lit_robust.evaluation.results import Kind, Summary
+from lit_robust.evaluation.presets import Version, with_preset
+from lit_robust.evaluation.records import PointRecords
+from lit_robust.evaluation.results import MEASURES, Kind, Summary, merge_summaries
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
 
@@ -39,13 +42,22 @@ class RobustnessEvaluation(Callback):
     Logged (``{stage}`` is ``val`` or ``test``): ``{stage}/robust_acc/{attack}/eps={eps}``,
     ``{stage}/robust_acc/worst/eps={eps}``, ``{stage}/rho/{attack}`` (minimum-norm attacks, whose
     ``eps=inf`` accuracy is the share of points they failed on), ``{stage}/robust_eval/clean_acc`` (on the
-    subset), ``{stage}/robust_eval/seconds`` (the slowest rank) and, with sanity checks,
+    subset), ``{stage}/robust_eval/forward_passes`` and ``.../backward_passes`` (images forwarded through
+    and back-propagated through the model, summed over ranks; per attack ``.../forward_passes/{attack}``:
+    see :mod:`lit_robust.evaluation.counting`), ``{stage}/robust_eval/seconds`` (the slowest rank) and, with
+    sanity checks,
     ``{stage}/robust_eval/sanity_flags`` (the number of failed checks, each also warned). With a
     TensorBoard logger: a figure of accuracy against epsilon, a grid of clean and adversarial images and the
     flags' messages.
 
+    In YAML, an AutoAttack preset by name (:func:`lit_robust.evaluation.autoattack`, run as a cascade)::
+
+        - class_path: lit_robust.callbacks.RobustnessEvaluation
+          init_args: {preset: standard, epsilons: [0.03137, 0.1], records_dir: robust_records}
+
     Args:
-        attacks: attacks by name (lit_robust attacks, or any callable ``(model, x, y) -> x_adv``).
+        attacks: attacks by name (lit_robust attacks, or any callable ``(model, x, y) -> x_adv``), run after
+            the preset's.
         epsilons: the epsilon grid, lists by norm or attack name, or ``None`` (see
             :mod:`lit_robust.evaluation.plan`).
         norm: norm of the epsilon grid and of the worst case.
@@ -60,7 +72,11 @@ class RobustnessEvaluation(Callback):
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         worst_case_only: run the bounded attacks of the grid's norm as a cascade that gives their worst case
             alone, without their own curves (see :mod:`lit_robust.evaluation.plan`): cheaper, the same or a
-            lower worst-case accuracy.
+            lower worst-case accuracy. ``None``: only with a preset.
+        preset: an AutoAttack version (``standard``, ``rand``, ``fast``) built at the grid's largest epsilon
+            in ``norm`` (see :mod:`lit_robust.evaluation.presets`).
+        records_dir: save the per-point records of each evaluation there, as
+            ``{stage}_epoch={epoch}.csv`` (see :mod:`lit_robust.evaluation.records`); global rank 0 writes.
     """
 
     log_group = "robust_eval"
@@ -69,7 +85,7 @@ class RobustnessEvaluation(Callback):
 
     def __init__(
         self,
-        attacks: Mapping[str, AttackFn],
+        attacks: Mapping[str, AttackFn] | None = None,
         epsilons: Epsilons = None,
         norm: Norm = "Linf",
         every_n_epochs: int = 1,
@@ -81,16 +97,18 @@ class RobustnessEvaluation(Callback):
         log_images: bool = True,
         num_images: int = 8,
         log_figure: bool = True,
-        worst_case_only: bool = False,
+        worst_case_only: bool | None = None,
+        preset: Version | None = None,
+        records_dir: str | None = None,
     ) -> None:
         if every_n_epochs < 1 or batch_size < 1 or num_images < 0:
             raise ValueError(
                 f"every_n_epochs and batch_size must be >= 1 and num_images >= 0, got {every_n_epochs}, "
                 f"{batch_size}, {num_images}."
             )
-        self.plan = make_plan(
-            attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=worst_case_only
-        )
+        cascade = preset is not None if worst_case_only is None else worst_case_only
+        attacks = with_preset(attacks, preset, epsilons, norm)
+        self.plan = make_plan(attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=cascade)
         self.subset = EvaluationSubset(num_samples)
         self.every_n_epochs = every_n_epochs
         self.batch_size = batch_size
@@ -99,6 +117,7 @@ class RobustnessEvaluation(Callback):
         self.seed = seed
         self.num_images = num_images if log_images else 0
         self.log_figure = log_figure
+        self.records_dir = records_dir
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
         self.flags: list[SanityFlag] = []
@@ -160,14 +179,19 @@ class RobustnessEvaluation(Callback):
             evaluators = self.evaluators(pl_module)
             accumulators = {t: SummaryAccumulator(self.plan, t, device=x.device) for t in evaluators}
             examples: dict[str, Tensor] = {}
+            records = PointRecords.blank(tuple(p.name for p in self.plan.attacks), len(x), x.device)
             for block in range(trainer.global_rank, -(-len(x) // self.batch_size), trainer.world_size):
                 xb, yb = (t[block * self.batch_size : (block + 1) * self.batch_size] for t in (x, y))
                 for transfer, evaluator in evaluators.items():
                     evaluator.keep_examples = self.num_images if block == 0 else 0
-                    accumulators[transfer].update(evaluator(xb, yb, block))
-                    if transfer == (self.accuracy_kind == "transfer_acc") and block == 0:
-                        examples = evaluator.examples
-            self.summary = {c: v for acc in accumulators.values() for c, v in acc.compute().items()}
+                    results = evaluator(xb, yb, block)
+                    accumulators[transfer].update(results)
+                    if transfer == (self.accuracy_kind == "transfer_acc"):
+                        records.put(block * self.batch_size, results.records)
+                        examples = evaluator.examples if block == 0 else examples
+            self.summary = merge_summaries(acc.compute() for acc in accumulators.values())
+        if self.records_dir is not None:
+            self._save_records(trainer, stage, records)
         self.flags = run_sanity_checks(self.summary, self.plan, self.tolerance) if self.sanity_checks else []
         seconds = time.perf_counter() - start
         self._log(trainer, pl_module, stage, seconds, x[: self.num_images], examples)
@@ -183,9 +207,10 @@ class RobustnessEvaluation(Callback):
     ) -> None:
         values = {f"{stage}/{self.log_group}/seconds": seconds}
         for column, value in self.summary.items():
-            if column.kind in self.logged_kinds:
-                name = f"{self.log_group}/clean_acc" if column.kind == "clean_acc" else column.name
-                values[f"{stage}/{name}"] = value
+            if MEASURES[column.kind].grouped:
+                values[f"{stage}/{self.log_group}/{column.name}"] = value
+            elif column.kind in self.logged_kinds:
+                values[f"{stage}/{column.name}"] = value
         if self.sanity_checks:
             values[f"{stage}/{self.log_group}/sanity_flags"] = float(len(self.flags))
         # Every rank holds the same synchronised values (the time differs): "max" keeps them exact.
@@ -200,3 +225,9 @@ class RobustnessEvaluation(Callback):
             log_figure(trainer, f"{stage}/{self.log_group}/accuracy_vs_eps", figure)
         if self.num_images and examples:
             log_examples(trainer, f"{stage}/{self.log_group}/examples", clean, examples)
+
+    def _save_records(self, trainer: L.Trainer, stage: str, records: PointRecords) -> None:
+        """Sums the ranks' records (each point is filled by one rank) and writes them from rank 0."""
+        records = records.reduced(lambda t: trainer.strategy.reduce(t, reduce_op="sum"))
+        if trainer.is_global_zero:
+            records.save(Path(self.records_dir) / f"{stage}_epoch={trainer.current_epoch}.csv")

@@ -1,4 +1,5 @@
-"""Robustness evaluation: clean, robust and worst-case accuracy over attacks and epsilons; rho; sanity."""
+"""Robustness evaluation: clean, robust and worst-case accuracy over attacks and epsilons; rho; sanity; pass
+counts; per-point records; AutoAttack presets; the spread of randomised defenses over repeats."""
 
 from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.evaluate import evaluate_robustness
@@ -11,6 +12,7 @@ from lit_robust.evaluation.pixel_redrawn_cases import (
     pixel_redrawn_cases,
 )
 from lit_robust.evaluation.plan import EvaluationPlan, PlannedAttack, make_plan
+from lit_robust.evaluation.presets import autoattack
 from lit_robust.evaluation.records import PointRecords
 from lit_robust.evaluation.repeated import RepeatedEvaluation, evaluate_repeatedly
 from lit_robust.evaluation.report import RobustnessReport
@@ -34,6 +36,7 @@ __all__ = [
     "SanityCheckWarning",
     "SanityFlag",
     "Summary",
+    "autoattack",
     "case_accuracy",
     "evaluate_cases",
     "evaluate_repeatedly",
