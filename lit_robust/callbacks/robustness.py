@@ -81,7 +81,8 @@ class RobustnessEvaluation(Callback):
 
     log_group = "robust_eval"
     accuracy_kind: Kind = "robust_acc"
-    logged_kinds: tuple[Kind, ...] = ("clean_acc", "robust_acc", "rho")
+    logged_kinds: tuple[Kind, ...] = ("robust_acc", "rho")
+    """Kinds of per-attack columns logged as ``{stage}/{column}`` (grouped kinds are always logged)."""
 
     def __init__(
         self,
