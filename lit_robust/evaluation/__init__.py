@@ -3,6 +3,7 @@ counts; per-point records; AutoAttack presets; the spread of randomised defenses
 
 from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.evaluate import evaluate_robustness
+from lit_robust.evaluation.focus import Closest
 from lit_robust.evaluation.pixel_redrawn_cases import (
     CASE_NAMES,
     Case,
@@ -24,6 +25,7 @@ __all__ = [
     "MEASURES",
     "BlockEvaluator",
     "Case",
+    "Closest",
     "Column",
     "EvaluationPlan",
     "Measure",

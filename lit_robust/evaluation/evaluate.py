@@ -82,7 +82,8 @@ def evaluate_robustness(
         attacks = {"fgsm": FGSM(0.1), "pgd": PGD(0.1, steps=40), "deepfool": DeepFool(steps=500)}
         report = evaluate_robustness(model, data.test_dataloader(), attacks=attacks,
                                      epsilons=[0.05, 0.1, 0.2], sanity_checks=True, verbose=True)
-        print(report)  # a table; report.to_dict(), report.figure(), per-point masks in report.white_box
+        print(report)  # a table and the passes; report.to_dict(), report.figure(), report.passes(),
+        report.records.save("points.csv")  # per point: where it broke, by which attack, its margin
 
     Raises:
         ValueError: for inconsistent attacks and epsilons (see :func:`~lit_robust.evaluation.plan.make_plan`),
