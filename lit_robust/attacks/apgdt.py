@@ -8,6 +8,7 @@ from torch import Tensor
 from lit_robust.attacks.apgd import APGD, Schedule
 from lit_robust.attacks.base import Model, check_positive, model_logits
 from lit_robust.attacks.iterative import StepNorm
+from lit_robust.attacks.linear import other_classes
 from lit_robust.attacks.per_point import L2Start, best_of_restarts
 
 
@@ -60,8 +61,8 @@ class APGDT(APGD):
     def perturb(self, model: Model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
         with torch.no_grad():
             logits = model_logits(model, x)
-        count = min(self.num_target_classes, logits.shape[1] - 1)
-        ranked = logits.argsort(dim=1, descending=True)[:, 1 : count + 1]
+        ranked = other_classes(logits, logits.argmax(dim=1), self.num_target_classes)  # 2nd, 3rd, ...
+        count = ranked.shape[1]
         runs = iter([(rank, restart) for rank in range(count) for restart in range(self.restarts)])
 
         def run(index: Tensor) -> tuple[Tensor, Tensor, Tensor]:

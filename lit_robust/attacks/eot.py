@@ -25,7 +25,9 @@ class EOT(Attack):
     over ``samples`` draws of the randomised model of that draw's loss gradient (the gradient of the
     expected loss), and it judges success, and picks its first successful iterate, by the majority vote of
     those draws, the defense's own prediction (:func:`~lit_robust.attacks.majority.majority_vote`), not by
-    the mean logits; its best-loss iterate is the one with the highest mean loss over draws. See
+    the mean logits; its best-loss iterate is the one with the highest mean loss over draws. (An attack that
+    reads more than the argmax, C&W's ``confidence``, reads it in vote shares: the adversarial class must win
+    the vote by more than ``confidence``.) See
     :class:`~lit_robust.attacks.gradient.Expectation`. Radius, norm and the minimum-norm flag are the
     wrapped attack's; the wrapped attack does the input checks and the final projection.
 

@@ -113,8 +113,8 @@ class FAB(Attack):
             self.eps if self.eps is not None else DEFAULT_RESTART_RADIUS[self.norm]
         )
         if self.targeted:
-            count = min(self.num_target_classes, logits.shape[1] - 1)
-            ranked = logits.argsort(dim=1, descending=True)[:, 1 : count + 1]
+            ranked = other_classes(logits, logits.argmax(dim=1), self.num_target_classes)  # 2nd, 3rd, ...
+            count = ranked.shape[1]
             runs = [
                 (ranked[:, rank : rank + 1], restart)
                 for rank in range(count)

@@ -52,7 +52,8 @@ class Square(Attack):
 
     With ``eot_samples > 1`` (a randomised defense) each query runs that many draws: the margin is their
     mean and success is judged by their majority vote (:func:`~lit_robust.attacks.majority.majority_vote`),
-    the defense's own prediction.
+    the defense's own prediction. (Use this option rather than the :class:`~lit_robust.attacks.EOT` wrapper,
+    which is for gradient attacks: Square would see its mean logits.)
 
     Args:
         eps: radius of the norm ball (pixel space).
@@ -148,14 +149,15 @@ class Square(Attack):
         batch, channels, height, width = x.shape
         rows, cols = random_corners(batch, side, height, width, generator, x.device)
         mask = window_mask(rows, cols, side, height, width)
-        proposal = current
-        redraw = torch.ones(batch, dtype=torch.bool, device=x.device)
+        proposal = current.clone()
+        redraw = torch.arange(batch, device=x.device)  # the points whose proposal would change nothing
         for _ in range(REDRAWS):
-            signs = _random_signs((batch, channels, 1, 1), generator, x)
-            candidate = torch.where(mask, (x + self.eps * signs).clamp(0.0, 1.0), current)
-            proposal = torch.where(per_sample(redraw, x), candidate, proposal)
-            redraw = ((proposal != current) & mask).flatten(1).any(dim=1).logical_not()
-            if not redraw.any():
+            signs = _random_signs((len(redraw), channels, 1, 1), generator, x)
+            window, old = mask[redraw], current[redraw]
+            candidate = torch.where(window, (x[redraw] + self.eps * signs).clamp(0.0, 1.0), old)
+            proposal[redraw] = candidate
+            redraw = redraw[~((candidate != old) & window).flatten(1).any(dim=1)]
+            if redraw.numel() == 0:
                 break
         return proposal
 
