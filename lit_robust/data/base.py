@@ -225,7 +225,6 @@ class InMemoryImageDataModule(LightningDataModule):
         if self.hparams.device_resident and self.trainer is not None:
             dataset = dataset.to(self.trainer.strategy.root_device)
         workers = self.hparams.num_workers
-        dataset = TensorImageDataset(*data)
         shards = self.trainer.distributed_sampler_kwargs if self.trainer is not None and not shuffle else None
         return DataLoader(
             dataset,
