@@ -19,7 +19,7 @@ from lit_robust.callbacks.progress import AttackProgress, console_print
 from lit_robust.callbacks.schedule import evaluation_due, final_validation, warn_if_never_due
 from lit_robust.callbacks.subset import EvaluationSubset
 from lit_robust.callbacks.tensorboard import log_custom_scalars, log_figure, log_hp_metric, log_text
-from lit_robust.evaluation.engine import BlockEvaluator
+from lit_robust.evaluation.engine import DRAWS, BlockEvaluator, is_randomized
 from lit_robust.evaluation.plan import UNBOUNDED_LINF, WORST, AttackFn, Epsilons, format_eps, make_plan
 from lit_robust.evaluation.plots import CLEAN, accuracy_figure, examples_figure
 from lit_robust.evaluation.presets import Version, with_preset
@@ -94,6 +94,9 @@ class RobustnessEvaluation(Callback):
             in ``norm`` (see :mod:`lit_robust.evaluation.presets`).
         records_dir: save the per-point records of each evaluation there, as
             ``{stage}_epoch={epoch}.csv`` (see :mod:`lit_robust.evaluation.records`); global rank 0 writes.
+        draws: a randomised defense (a module whose ``randomized`` attribute is true: layer sampling, Pixel
+            Redrawn or noise at test time) is judged, clean and attacked, by the majority of this many
+            fresh draws of its prediction (see :mod:`lit_robust.evaluation.engine`).
     """
 
     log_group = "robust_eval"
@@ -121,6 +124,7 @@ class RobustnessEvaluation(Callback):
         print_table: bool = True,
         preset: Version | None = None,
         records_dir: str | None = None,
+        draws: int = DRAWS,
     ) -> None:
         if every_n_epochs < 1 or batch_size < 1 or num_images < 0:
             raise ValueError(
@@ -143,6 +147,9 @@ class RobustnessEvaluation(Callback):
         self.hp_metric_eps = max(grid, default=None) if hp_metric_eps is None else hp_metric_eps
         self.print_table = print_table
         self.records_dir = records_dir
+        if draws < 1:
+            raise ValueError(f"draws must be >= 1, got {draws}.")
+        self.draws = draws
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
         self.flags: list[SanityFlag] = []
@@ -193,7 +200,11 @@ class RobustnessEvaluation(Callback):
     # ------------------------------------------------------------------------------------------- helpers
     def evaluators(self, pl_module: L.LightningModule) -> dict[bool, BlockEvaluator]:
         """The evaluators to run, keyed by whether their results are transfer results."""
-        return {False: BlockEvaluator(pl_module, self.plan, seed=self.seed)}
+        return {False: BlockEvaluator(pl_module, self.plan, seed=self.seed, draws=self.votes(pl_module))}
+
+    def votes(self, pl_module: L.LightningModule) -> int | None:
+        """Draws judged per prediction: :attr:`draws` for a randomised defense, ``None`` otherwise."""
+        return self.draws if is_randomized(pl_module) else None
 
     def _start(self, trainer: L.Trainer, loaders: Any) -> None:
         self._active = evaluation_due(trainer, self.every_n_epochs, self.at_fit_end)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.defenses import RobustClassifier
-from lit_robust.evaluation.engine import BlockEvaluator
+from lit_robust.evaluation.engine import DRAWS, BlockEvaluator
 from lit_robust.evaluation.plan import AttackFn, Eps, Epsilons
 from lit_robust.evaluation.records import PointRecords
 from lit_robust.evaluation.results import MEASURES, Kind, PointResults
@@ -84,6 +84,8 @@ class TransferEvaluation(RobustnessEvaluation):
         num_images: images per column of that figure.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         at_fit_end: also evaluate the final model of a fit, whatever ``every_n_epochs``.
+        draws: draws of a randomised defense's prediction judged by majority, as in
+            :class:`RobustnessEvaluation`.
 
     Raises:
         FileNotFoundError: if a source is a path that does not exist.
@@ -110,10 +112,11 @@ class TransferEvaluation(RobustnessEvaluation):
         num_images: int = 8,
         log_figure: bool = True,
         at_fit_end: bool = True,
+        draws: int = DRAWS,
     ) -> None:
         super().__init__(
             attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
-            log_images, num_images, log_figure, at_fit_end=at_fit_end,
+            log_images, num_images, log_figure, at_fit_end=at_fit_end, draws=draws,
         )  # fmt: skip
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         if not sources:
@@ -131,7 +134,10 @@ class TransferEvaluation(RobustnessEvaluation):
             source.to(pl_module.device).eval()
 
     def evaluators(self, pl_module: L.LightningModule) -> dict[bool, BlockEvaluator]:
-        each = [BlockEvaluator(pl_module, self.plan, source=s, seed=self.seed) for s in self.sources]
+        votes = self.votes(pl_module)
+        each = [
+            BlockEvaluator(pl_module, self.plan, source=s, seed=self.seed, draws=votes) for s in self.sources
+        ]
         transfer = {True: each[0] if len(each) == 1 else WorstOverSources(each)}
         return {**transfer, **super().evaluators(pl_module)} if self.sanity_checks else transfer  # type: ignore[dict-item]
 
