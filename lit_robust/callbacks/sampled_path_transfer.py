@@ -11,6 +11,7 @@ from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.callbacks.transfer import TransferEvaluation
 from lit_robust.defenses.layer_sampling import RandomLayerSampling
+from lit_robust.evaluation.engine import DRAWS
 from lit_robust.evaluation.plan import AttackFn, Epsilons
 
 
@@ -25,6 +26,8 @@ class SampledPathTransfer(TransferEvaluation):
     Args:
         attacks: attacks by name, run against the sampled model.
         path_seed: seed of the generator that draws the attacked path.
+        draws: the defense's prediction is judged by the majority of this many draws (each the mean of N
+            sampled models), as in :class:`RobustnessEvaluation`.
         The other arguments are :class:`TransferEvaluation`'s.
     """
 
@@ -41,10 +44,11 @@ class SampledPathTransfer(TransferEvaluation):
         log_images: bool = True,
         num_images: int = 8,
         log_figure: bool = True,
+        draws: int = DRAWS,
     ) -> None:
         RobustnessEvaluation.__init__(
             self, attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, seed=seed,
-            log_images=log_images, num_images=num_images, log_figure=log_figure,
+            log_images=log_images, num_images=num_images, log_figure=log_figure, draws=draws,
         )  # fmt: skip
         self.path_seed = path_seed
         self.sources = []

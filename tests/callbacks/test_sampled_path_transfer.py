@@ -21,13 +21,17 @@ def make_sampling(data) -> RandomLayerSampling:
 def test_examples_come_from_one_fixed_path_and_the_defense_judges(tmp_path, data):
     torch.manual_seed(0)
     model = make_sampling(data).eval()
-    callback = SampledPathTransfer({"fgsm": FGSM(0.2)}, [0.2], num_samples=24, path_seed=3, log_images=False)
+    callback = SampledPathTransfer(
+        {"fgsm": FGSM(0.2)}, [0.2], num_samples=24, path_seed=3, log_images=False, draws=1
+    )
     torch.manual_seed(5)
     results = make_trainer(tmp_path, callbacks=[callback]).validate(model, datamodule=data, verbose=False)[0]
     path = model.ensemble.sample_paths(1, torch.Generator().manual_seed(3))[0]
     x, y = first_points(data.val_data, 24)
     torch.manual_seed(5)
-    report = evaluate_robustness(model, x, y, {"fgsm": FGSM(0.2)}, [0.2], source=model.sampled_model(path))
+    report = evaluate_robustness(
+        model, x, y, {"fgsm": FGSM(0.2)}, [0.2], source=model.sampled_model(path), draws=1
+    )
     assert results["val/transfer_acc/fgsm/eps=0.2"] == pytest.approx(
         report.accuracy("fgsm", 0.2, True), abs=0.1
     )
