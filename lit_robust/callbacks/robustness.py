@@ -21,6 +21,7 @@ from lit_robust.evaluation.plots import accuracy_figure
 from lit_robust.evaluation.results import Kind, Summary
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
+from lit_robust.validation import check_callback_settings
 
 
 class RobustnessEvaluation(Callback):
@@ -83,11 +84,9 @@ class RobustnessEvaluation(Callback):
         log_figure: bool = True,
         worst_case_only: bool = False,
     ) -> None:
-        if every_n_epochs < 1 or batch_size < 1 or num_images < 0:
-            raise ValueError(
-                f"every_n_epochs and batch_size must be >= 1 and num_images >= 0, got {every_n_epochs}, "
-                f"{batch_size}, {num_images}."
-            )
+        check_callback_settings(
+            attacks, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
+        )
         self.plan = make_plan(
             attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=worst_case_only
         )
