@@ -9,6 +9,7 @@ is allowed. Tensor checks cost one pass over the tensor and one host synchronisa
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from numbers import Real
 
@@ -235,3 +236,24 @@ def model_classes(model: Callable[[Tensor], Tensor], x: Tensor, device: torch.de
             raise ValueError(f"x of shape {tuple(x.shape)} does not fit the model: {error}") from error
     check_logits(logits, len(xb))
     return logits.shape[1]
+
+
+def check_checkpoint_file(path: object, name: str = "ckpt_path") -> None:
+    """Raises a ValueError naming ``name`` unless the existing local file ``path`` is a Lightning checkpoint
+    that loads with ``weights_only=True``. Lightning's keywords (``last``, ``best``, ``hpc``), ``None``,
+    URLs and missing files (Lightning reports those itself) are left alone. The check memory-maps the file,
+    so it does not read the weights twice."""
+    if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+        return
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # truncated, not a torch file, or holding objects weights_only refuses
+        raise ValueError(
+            f"{name} {os.fspath(path)!r} is not a readable checkpoint (truncated, not made by torch.save, or "
+            f"holding objects that safe loading refuses): {str(error).splitlines()[0]}"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ValueError(
+            f"{name} {os.fspath(path)!r} is a torch file but not a Lightning checkpoint (no 'state_dict'): "
+            "pass a .ckpt written by lit-robust fit (ModelCheckpoint) or by trainer.save_checkpoint."
+        )
