@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule, Trainer
@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
+from lit_robust.data.rng_state import global_rng_state, set_global_rng_state
 
 Split = Literal["train", "test"]
 STAGES = ("fit", "validate", "test", "predict")
@@ -33,11 +34,12 @@ def check_int(name: str, value: int, minimum: int) -> None:
 
 def _module_arguments(frame: FrameType | None) -> list[str]:
     """Constructor arguments (of the whole ``__init__`` chain at ``frame``) that are ``nn.Module`` objects,
-    such as a wrapper's pixel redrawer: their state is not a hyperparameter, and the YAML config that built
-    them is kept by the CLI."""
+    such as a wrapper's pixel redrawer, or datamodules, such as a wrapper's base: they are not
+    hyperparameters (a datamodule keeps its own), the YAML config that built them is kept by the CLI, and
+    pickled objects would stop the checkpoint from loading with ``weights_only=True``."""
     names = []
     for arguments in collect_init_args(frame, [], classes=(HyperparametersMixin,)):
-        names += [name for name, value in arguments.items() if isinstance(value, nn.Module)]
+        names += [n for n, value in arguments.items() if isinstance(value, (nn.Module, LightningDataModule))]
     return names
 
 
@@ -247,6 +249,16 @@ class InMemoryImageDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self.test_data, "predict", self._eval_batch_size, shuffle=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint: the global random state (see :mod:`lit_robust.data.rng_state`), so a
+        run resumed from it shuffles, augments and draws dropout exactly as the uninterrupted run."""
+        return {"rng": global_rng_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restores the global random state saved by :meth:`state_dict` (checkpoints without it: nothing)."""
+        if "rng" in state_dict:
+            set_global_rng_state(state_dict["rng"])
 
     def augment_batch(self, images: Tensor) -> Tensor:
         """Augments a float training batch: random crop (``input_size // 8`` padding), flip if ``hflip``."""
