@@ -47,6 +47,7 @@ def fit(root: Path, max_epochs: int, wrapped: bool, ckpt_path: Path | None = Non
 def test_resuming_from_last_gives_the_weights_of_an_uninterrupted_run(tmp_path, wrapped):
     uninterrupted = fit(tmp_path / "a", max_epochs=3, wrapped=wrapped)
     fit(tmp_path / "b", max_epochs=2, wrapped=wrapped)
-    resumed = fit(tmp_path / "c", max_epochs=3, wrapped=wrapped, ckpt_path=tmp_path / "b/checkpoints/last.ckpt")
+    last = tmp_path / "b" / "checkpoints" / "last.ckpt"
+    resumed = fit(tmp_path / "c", max_epochs=3, wrapped=wrapped, ckpt_path=last)
     for (name, a), b in zip(uninterrupted.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), f"{name} differs after resuming"
