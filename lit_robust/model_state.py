@@ -35,7 +35,8 @@ def preserved_state(model: object, generator: torch.Generator | None = None) -> 
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         if generator is not None and any(modes):
-            yield from _seeded_global_rng(generator)
+            with seeded_global_rng(_peek_seed(generator), generator.device):
+                yield
         else:
             yield
     finally:
@@ -46,14 +47,20 @@ def preserved_state(model: object, generator: torch.Generator | None = None) -> 
                 buffer.copy_(saved)
 
 
-def _seeded_global_rng(generator: torch.Generator) -> Iterator[None]:
-    device = generator.device
-    peek = torch.Generator(device=device)
-    peek.set_state(generator.get_state())  # the attack's own stream is left where it was
-    seed = int(torch.randint(2**62, (1,), generator=peek, device=device))
+@contextmanager
+def seeded_global_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Forks the global RNG (CPU and ``device`` when it is a CUDA device) and seeds it with ``seed`` for the
+    block: what the block draws is fixed by ``seed``, and the global stream outside is unchanged."""
     on_cuda = device.type == "cuda"
     with torch.random.fork_rng(devices=[device] if on_cuda else []):
         torch.default_generator.manual_seed(seed)
         if on_cuda:
             torch.cuda.default_generators[device.index or 0].manual_seed(seed)
         yield
+
+
+def _peek_seed(generator: torch.Generator) -> int:
+    """A seed drawn from a copy of ``generator``: the attack's own stream is left where it was."""
+    peek = torch.Generator(device=generator.device)
+    peek.set_state(generator.get_state())
+    return int(torch.randint(2**62, (1,), generator=peek, device=generator.device))

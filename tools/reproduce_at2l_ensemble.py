@@ -31,7 +31,7 @@ from reproduction import load_mnist_sample_subset, timed_datamodule_fit, timed_f
 
 from lit_robust.attacks import BIM, FGSM, ILL, LL, PGD, Attack
 from lit_robust.data import MNIST, EnsembleAdversarialExamples, SourceModel, train_source
-from lit_robust.data.synthetic import seeded_generator
+from lit_robust.data.seeding import seeded_generator
 from lit_robust.defenses import EnsembleTripletAdversarialTraining, RobustClassifier
 from lit_robust.evaluation import evaluate_robustness
 from lit_robust.models import MnistModelA, MnistModelB, MnistModelC, MnistModelD

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
@@ -17,6 +18,8 @@ from torch.utils.data import DataLoader
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
 from lit_robust.data.rng_state import global_rng_state, set_global_rng_state
+from lit_robust.data.sampler import EpochShuffle
+from lit_robust.data.seeding import global_seed, seeded_generator
 
 Split = Literal["train", "test"]
 STAGES = ("fit", "validate", "test", "predict")
@@ -32,15 +35,24 @@ def check_int(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
-def _module_arguments(frame: FrameType | None) -> list[str]:
-    """Constructor arguments (of the whole ``__init__`` chain at ``frame``) that are ``nn.Module`` objects,
-    such as a wrapper's pixel redrawer, or datamodules, such as a wrapper's base: they are not
-    hyperparameters (a datamodule keeps its own), the YAML config that built them is kept by the CLI, and
-    pickled objects would stop the checkpoint from loading with ``weights_only=True``."""
+def _live_arguments(frame: FrameType | None) -> list[str]:
+    """Constructor arguments (of the whole ``__init__`` chain at ``frame``) that are live objects: modules
+    (a wrapper's pixel redrawer), datamodules (a wrapper's base), callables (attacks), or collections of
+    them (the sources and attacks of ensemble AT2L). They are not hyperparameters (a datamodule keeps its
+    own), the YAML config that built them is kept by the CLI, and pickled objects would stop the checkpoint
+    from loading with ``weights_only=True``."""
     names = []
     for arguments in collect_init_args(frame, [], classes=(HyperparametersMixin,)):
-        names += [n for n, value in arguments.items() if isinstance(value, (nn.Module, LightningDataModule))]
+        names += [name for name, value in arguments.items() if _is_live(value)]
     return names
+
+
+def _is_live(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return any(_is_live(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_is_live(v) for v in value)
+    return isinstance(value, (nn.Module, LightningDataModule)) or callable(value)
 
 
 def check_val_size(val_size: int | float) -> None:
@@ -131,7 +143,7 @@ class InMemoryImageDataModule(LightningDataModule):
                 f" (got {num_workers})."
             )
         frame = inspect.currentframe()
-        self.save_hyperparameters(ignore=_module_arguments(frame), frame=frame)
+        self.save_hyperparameters(ignore=_live_arguments(frame), frame=frame)
         self.train_data: Batch | None = None
         self.val_data: Batch | None = None
         self.test_data: Batch | None = None
@@ -222,10 +234,13 @@ class InMemoryImageDataModule(LightningDataModule):
             device = self.trainer.strategy.root_device
             data = (data[0].to(device), data[1].to(device))
         workers = self.hparams.num_workers
+        dataset = TensorImageDataset(*data)
+        order = EpochShuffle(dataset, (global_seed(), self.hparams.seed)) if shuffle else None
         return DataLoader(
-            TensorImageDataset(*data),
+            dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
+            sampler=order,
+            generator=order and seeded_generator(global_seed(), self.hparams.seed),  # workers' base seed
             drop_last=False,
             num_workers=workers,
             persistent_workers=workers > 0,

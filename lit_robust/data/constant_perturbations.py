@@ -18,7 +18,7 @@ from lit_robust.data.base import InMemoryImageDataModule, check_int
 from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, save_cached
 from lit_robust.data.dataset import Batch
 from lit_robust.data.noise import Distribution, check_noise, perturb_uint8
-from lit_robust.data.synthetic import seeded_generator
+from lit_robust.data.seeding import seeded_generator
 from lit_robust.data.wrapper import DataModuleWrapper
 
 CACHE_VERSION = 1
