@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
 from lit_robust.data.rng_state import global_rng_state, set_global_rng_state
-from lit_robust.data.sampler import EpochShuffle
+from lit_robust.data.sampler import EpochShuffle, EvaluationShard
 from lit_robust.data.seeding import global_seed, seeded_generator
 
 Split = Literal["train", "test"]
@@ -235,17 +235,26 @@ class InMemoryImageDataModule(LightningDataModule):
             data = (data[0].to(device), data[1].to(device))
         workers = self.hparams.num_workers
         dataset = TensorImageDataset(*data)
-        order = EpochShuffle(dataset, (global_seed(), self.hparams.seed)) if shuffle else None
+        order = EpochShuffle(dataset, (global_seed(), self.hparams.seed)) if shuffle else self._shard(dataset)
         return DataLoader(
             dataset,
             batch_size=batch_size,
             sampler=order,
-            generator=order and seeded_generator(global_seed(), self.hparams.seed),  # workers' base seed
+            generator=seeded_generator(
+                global_seed(), self.hparams.seed
+            ),  # workers' base seed, not the global RNG
             drop_last=False,
             num_workers=workers,
             persistent_workers=workers > 0,
             collate_fn=keep_batch,
         )
+
+    def _shard(self, dataset: TensorImageDataset) -> EvaluationShard | None:
+        """Under DDP, this rank's share of an evaluation set, unpadded (see :class:`EvaluationShard`)."""
+        trainer = self.trainer
+        if trainer is None or trainer.world_size == 1:
+            return None
+        return EvaluationShard(dataset, trainer.world_size, trainer.global_rank)
 
     @property
     def _eval_batch_size(self) -> int:
