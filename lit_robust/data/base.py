@@ -19,7 +19,7 @@ from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
 from lit_robust.data.rng_state import global_rng_state, set_global_rng_state
 from lit_robust.data.sampler import EpochShuffle, EvaluationShard
-from lit_robust.data.seeding import global_seed, seeded_generator
+from lit_robust.data.seeding import global_seed
 
 Split = Literal["train", "test"]
 STAGES = ("fit", "validate", "test", "predict")
@@ -240,9 +240,6 @@ class InMemoryImageDataModule(LightningDataModule):
             dataset,
             batch_size=batch_size,
             sampler=order,
-            generator=seeded_generator(
-                global_seed(), self.hparams.seed
-            ),  # workers' base seed, not the global RNG
             drop_last=False,
             num_workers=workers,
             persistent_workers=workers > 0,

@@ -191,7 +191,6 @@ class EnsembleAdversarialExamples(DataModuleWrapper):
             pairs,
             batch_size=self.base.hparams.batch_size,
             sampler=EpochShuffle(pairs, (seed, 1), epoch),
-            generator=seeded_generator(seed, 1),  # workers' base seed, not the global RNG
             collate_fn=keep_batch,
         )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sized
 
+import torch
 from torch.utils.data import DistributedSampler, RandomSampler
 
 from lit_robust.data.seeding import seeded_generator
@@ -39,8 +40,9 @@ class EpochShuffle(RandomSampler):
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
-        self.generator = seeded_generator(*self.key, self.epoch)
-        return super().__iter__()
+        # no generator kept on the sampler: torch cannot send one to spawned (ddp_spawn) processes
+        order = torch.randperm(len(self.data_source), generator=seeded_generator(*self.key, self.epoch))
+        return iter(order.tolist())
 
 
 class EvaluationShard(DistributedSampler):
