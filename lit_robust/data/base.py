@@ -93,6 +93,12 @@ class InMemoryImageDataModule(LightningDataModule):
     serves its base's loaders, so set the option on the base; the wrapper passes its trainer on to the base
     (see :attr:`trainer`). Outside a Trainer the data stays on the CPU.
 
+    Runs resume exactly: the training order of each epoch follows from the global seed (``seed_everything``),
+    ``seed`` and the epoch (:class:`~lit_robust.data.sampler.EpochShuffle`), and :meth:`state_dict` puts the
+    global random state in every checkpoint, so a run resumed from ``last.ckpt`` is bit-identical to an
+    uninterrupted one on the CPU. Under DDP the evaluation loaders give each rank an unpadded share
+    (:class:`~lit_robust.data.sampler.EvaluationShard`), so ``val/acc`` is the single-process value.
+
     Subclasses set the metadata and implement :meth:`load_split`; those that read files also implement
     :meth:`find_raw_dir`, :meth:`missing_data_message` and, when they can, :meth:`download`.
 
@@ -102,7 +108,7 @@ class InMemoryImageDataModule(LightningDataModule):
         eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
         val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
             (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split.
+        seed: Seed of the train/validation split and, with the global seed, of the training order.
         num_workers: DataLoader worker processes (0 loads in the main process).
         augment: Randomly crop (and flip, where the dataset allows it) training batches.
         download: Download the raw files with torchvision when they are not found.
