@@ -2,7 +2,8 @@
 
 Short class names resolve in configs (``class_path: RobustClassifier``, ``class_path: LeNet5``) because the
 package's modules are imported here. The datamodule's ``num_classes``, ``in_channels``, ``input_size``,
-``mean`` and ``std`` are linked into the model and its backbone, so a config names each of them at most once.
+``mean`` and ``std`` are linked into the model and into the arguments its backbone has, so a config names each
+of them at most once (see :mod:`lit_robust.cli_links`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import lit_robust.callbacks
 import lit_robust.losses
 import lit_robust.models  # noqa: F401
 from lit_robust.callbacks.preemption import SIGTERM_EXIT_STATUS, PreemptionCheckpoint
+from lit_robust.cli_links import LinkingArgumentParser, forget_skipped_links, link_data_to_model
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
+from lit_robust.models import check_backbone_fits
 from lit_robust.validation import check_checkpoint_file
 
 DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
@@ -32,16 +35,21 @@ DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
 class RobustCLI(LightningCLI):
     """LightningCLI with the datamodule's metadata linked into the model."""
 
+    def __init__(self, *args: Any, parser_class: type = LinkingArgumentParser, **kwargs: Any) -> None:
+        """LightningCLI's arguments; the parser also takes factory functions as backbones (``cli_links``)."""
+        super().__init__(*args, parser_class=parser_class, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        for source, target in (
-            ("num_classes", "model.init_args.num_classes"),
-            ("mean", "model.init_args.mean"),
-            ("std", "model.init_args.std"),
-            ("num_classes", "model.init_args.backbone.init_args.num_classes"),
-            ("in_channels", "model.init_args.backbone.init_args.in_channels"),
-            ("input_size", "model.init_args.backbone.init_args.input_size"),
-        ):
-            parser.link_arguments(f"data.{source}", target, apply_on="instantiate")
+        link_data_to_model(parser)
+
+    def after_instantiate_classes(self) -> None:
+        """Drops the links the backbone skipped from the hyper-parameters; checks it fits the data."""
+        backbone_config = self._get(self.config, "model").get("init_args.backbone")
+        for hparams in (self.model.hparams, self.model._hparams_initial):
+            forget_skipped_links(hparams, backbone_config)
+        data = self.datamodule
+        if data is not None:
+            check_backbone_fits(self.model.backbone, data.in_channels, data.input_size, data.num_classes)
 
     def _add_instantiators(self) -> None:
         # Lightning hands the run's ``model``/``data`` config, as hyper-parameters, to every LightningModule

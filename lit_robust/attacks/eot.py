@@ -23,7 +23,11 @@ from lit_robust.attacks.gradient import Expectation
 class EOT(Attack):
     """Runs ``attack`` against ``Expectation(model, samples)``: every gradient the attack takes is the mean
     over ``samples`` draws of the randomised model of that draw's loss gradient (the gradient of the
-    expected loss), and the logits it sees are the mean logits over draws. See
+    expected loss), and it judges success, and picks its first successful iterate, by the majority vote of
+    those draws, the defense's own prediction (:func:`~lit_robust.attacks.majority.majority_vote`), not by
+    the mean logits; its best-loss iterate is the one with the highest mean loss over draws. (An attack that
+    reads more than the argmax, C&W's ``confidence``, reads it in vote shares: the adversarial class must win
+    the vote by more than ``confidence``.) See
     :class:`~lit_robust.attacks.gradient.Expectation`. Radius, norm and the minimum-norm flag are the
     wrapped attack's; the wrapped attack does the input checks and the final projection.
 

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from lit_robust.attacks.base import Model, model_logits
+from lit_robust.attacks.majority import vote_shares
 
 LossFn = Callable[[Tensor], Tensor]
 
@@ -22,8 +23,12 @@ class Expectation(nn.Module):
     :func:`input_gradient` differentiates it as the mean over draws of each draw's loss gradient,
     ``E_s[grad_x L(f_s(x))]``, which is the gradient of the expected loss. It is *not* the gradient of the
     loss at the mean logits, ``grad_x L(E_s[f_s(x)])``: the loss is not linear in the logits, so the two
-    differ. Called directly, the wrapper returns the mean logits over draws (its prediction and the values
-    attacks use for bookkeeping); a foreign attack that differentiates that call gets the second form.
+    differ. The logits :func:`input_gradient` returns for the attack's bookkeeping are the draws' vote
+    shares (:func:`~lit_robust.attacks.majority.vote_shares`), so an attack judges success, and picks its
+    first successful iterate, by the defense's own prediction, the majority vote of the draws
+    (:func:`~lit_robust.attacks.majority.majority_vote`), not by the argmax of the mean logits. Called
+    directly, the wrapper returns the mean logits over draws (what target selection and other clean-input
+    reads use); a foreign attack that differentiates that call gets the second form of the gradient.
 
     The model is called once per draw, so models that draw their randomness once per call (one sampled
     sub-network per forward pass) are averaged correctly too.
@@ -48,7 +53,8 @@ def input_gradient(model: Model, x: Tensor, loss_fn: LossFn) -> tuple[Tensor, Te
     """Gradient of ``loss_fn(model(x)).sum()`` with respect to ``x`` only.
 
     ``loss_fn`` maps logits to a per-sample loss of shape ``(batch,)``. Returns the detached
-    ``(grad, loss, logits)``; for an :class:`Expectation` all three are means over its draws.
+    ``(grad, loss, logits)``; for an :class:`Expectation` the gradient and loss are means over its draws
+    and the logits are the draws' vote shares, whose argmax is their majority vote.
     """
     x = x.detach().requires_grad_(True)
     if not isinstance(model, Expectation):
@@ -57,11 +63,13 @@ def input_gradient(model: Model, x: Tensor, loss_fn: LossFn) -> tuple[Tensor, Te
         (grad,) = torch.autograd.grad(loss.sum(), x)
         return grad, loss.detach(), logits.detach()
     grad_sum = torch.zeros_like(x)
-    loss_sum = logits_sum = None
+    loss_sum = 0.0
+    predictions = []
     for _ in range(model.samples):
         logits = model_logits(model.model, x)
         loss = loss_fn(logits)
         grad_sum += torch.autograd.grad(loss.sum(), x)[0]
-        loss_sum = loss.detach() if loss_sum is None else loss_sum + loss.detach()
-        logits_sum = logits.detach() if logits_sum is None else logits_sum + logits.detach()
-    return grad_sum / model.samples, loss_sum / model.samples, logits_sum / model.samples
+        loss_sum = loss_sum + loss.detach()
+        predictions.append(logits.detach().argmax(dim=1))
+    shares = vote_shares(torch.stack(predictions), logits.shape[1]).to(logits.dtype)
+    return grad_sum / model.samples, loss_sum / model.samples, shares

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from lit_robust.attacks.base import Norm, flat_norm, per_sample
 
+L2Start = Literal["ball", "sphere", "radius"]
 RestartRun = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]
 Update = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
 
 
-def random_start(x: Tensor, eps: float, norm: Norm, generator: torch.Generator | None) -> Tensor:
-    """A point drawn uniformly from the ``eps``-ball around ``x`` (Linf or L2), clipped to [0, 1]."""
+def random_start(
+    x: Tensor, eps: float | Tensor, norm: Norm, generator: torch.Generator | None, l2_start: L2Start = "ball"
+) -> Tensor:
+    """A random point of the ``eps``-ball around ``x`` (Linf or L2), clipped to [0, 1]; ``eps`` is one radius
+    or one per point, shape ``(batch,)``.
+
+    Linf: uniform in the cube. L2, by ``l2_start``: ``"ball"`` draws uniformly from the ball's volume
+    (radius ``eps * u^(1/d)`` for ``d`` pixels, a uniformly random direction); in high dimension almost all
+    of the volume lies near the surface, so the radius is close to ``eps`` (mean ``eps * d / (d + 1)``).
+    ``"sphere"`` puts every start at radius exactly ``eps`` (the authors' APGD code). ``"radius"`` draws the
+    radius uniformly from ``[0, eps]`` (torchattacks' PGDL2), so starts spread over all distances from ``x``.
+    """
+    eps = torch.as_tensor(eps, dtype=x.dtype, device=x.device).expand(x.shape[0])
     if norm == "Linf":
         noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return (x + eps * (2 * noise - 1)).clamp_(0.0, 1.0)
+        return (x + per_sample(eps, x) * (2 * noise - 1)).clamp_(0.0, 1.0)
     direction = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     direction /= per_sample(flat_norm(direction, "L2").clamp_min(1e-12), x)
     uniform = torch.rand(x.shape[0], generator=generator, device=x.device, dtype=x.dtype)
-    radius = eps * uniform ** (1.0 / x.shape[1:].numel())
+    power = {"ball": 1.0 / x.shape[1:].numel(), "sphere": 0.0, "radius": 1.0}[l2_start]
+    radius = eps * uniform**power
     return (x + per_sample(radius, x) * direction).clamp_(0.0, 1.0)
 
 

@@ -31,18 +31,22 @@ class UnrolledHighConfidence:
     ``r_i`` from :func:`~lit_robust.attacks.confidence_step`, the adaptive step
     ``(1e-4 + |log C - log p_t| / |g|) * g / |g|``; ``r = r + s * r_i``.
 
-    Code and paper differ in one place, chosen by ``detach_iterates``: the authors' code stops the gradient
-    at every iterate ``x_i`` (``True``, the default), so the weights receive gradients through each
-    ``r_i`` and ``s`` but not through the earlier iterates that ``x_i`` came from; the paper's formula
-    (``False``) differentiates through the whole unrolled chain, which costs more.
+    Code and paper differ in one place, chosen by ``detach_iterates``: the paper's formula (``False``, the
+    default) differentiates through the whole unrolled chain, each ``x_i`` with its dependence on the earlier
+    steps (and so on the weights); the authors' code (``True``) stops the gradient at every iterate ``x_i``,
+    so the weights receive gradients through each ``r_i`` and ``s`` but not through the earlier iterates that
+    ``x_i`` came from, which costs less.
+
+    The attack runs ``model`` in whatever mode it is in (the caller chooses it, see
+    :class:`~lit_robust.defenses.AdversaryCritic`'s ``attack_mode``).
 
     Args:
         steps: number of unrolled steps ``T`` (5 in the paper).
         overshoot: relative overshoot of the perturbation (0.05 in the authors' code).
-        detach_iterates: stop the gradient at each iterate (the code) or not (the paper's formula).
+        detach_iterates: stop the gradient at each iterate (the code) or not (the paper's formula, default).
     """
 
-    def __init__(self, steps: int = 5, overshoot: float = 0.05, detach_iterates: bool = True) -> None:
+    def __init__(self, steps: int = 5, overshoot: float = 0.05, detach_iterates: bool = False) -> None:
         check_positive("steps", steps)
         if overshoot < 0:
             raise ValueError(f"overshoot must be >= 0, got {overshoot}.")

@@ -1,21 +1,25 @@
-"""`TransferEvaluation`: adversarial examples crafted on a source model, evaluated on the trained one."""
+"""`TransferEvaluation`: adversarial examples crafted on source models, evaluated on the trained one."""
 
 from __future__ import annotations
 
 import pickle
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.defenses import RobustClassifier
 from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.plan import AttackFn, Epsilons
-from lit_robust.evaluation.results import Kind
+from lit_robust.evaluation.results import Kind, PointResults
+
+Source = str | nn.Module
 
 
 def load_source(path: str | Path) -> RobustClassifier:
@@ -54,14 +58,18 @@ class TransferEvaluation(RobustnessEvaluation):
     """Black-box transfer evaluation: each attack runs against ``source``, its examples are judged by the
     trained model; logs ``{stage}/transfer_acc/{attack}/eps={eps}`` and ``.../transfer_acc/worst/eps={eps}``.
 
+    With a list of sources (checkpoints of other seeds, or of held-out structures), every attack runs
+    against each source and a point counts as robust only if the examples of every source fail on it: the
+    per-point worst case over the sources, an attacker who holds all of them.
+
     Everything else (the subset, the blocks over ranks, the epsilon rules, TensorBoard output) is
     :class:`RobustnessEvaluation`'s, with ``transfer_eval`` in place of ``robust_eval`` in the other names.
     With ``sanity_checks`` the white-box attacks run as well (not logged), to flag transfer examples that
     beat them (a sign of masked white-box gradients); that doubles the cost.
 
     Args:
-        source: a checkpoint path of a ``RobustClassifier`` (see :func:`load_source`) or a module (put in eval
-            mode and moved to the trained model's device).
+        source: a checkpoint path of a ``RobustClassifier`` (see :func:`load_source`, weights only) or a
+            module (put in eval mode and moved to the trained model's device), or a non-empty list of them.
         attacks: attacks by name, run against the source model.
         epsilons: as in :class:`RobustnessEvaluation`.
         norm: norm of the epsilon grid.
@@ -76,7 +84,8 @@ class TransferEvaluation(RobustnessEvaluation):
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
 
     Raises:
-        FileNotFoundError: if ``source`` is a path that does not exist.
+        FileNotFoundError: if a source is a path that does not exist.
+        ValueError: if ``source`` is an empty list.
     """
 
     log_group = "transfer_eval"
@@ -85,7 +94,7 @@ class TransferEvaluation(RobustnessEvaluation):
 
     def __init__(
         self,
-        source: str | nn.Module,
+        source: Source | Sequence[Source],
         attacks: Mapping[str, AttackFn],
         epsilons: Epsilons = None,
         norm: Norm = "Linf",
@@ -103,13 +112,67 @@ class TransferEvaluation(RobustnessEvaluation):
             attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
             log_images, num_images, log_figure,
         )  # fmt: skip
-        self.source = source if isinstance(source, nn.Module) else _existing_file(source)
+        sources = list(source) if isinstance(source, (list, tuple)) else [source]
+        if not sources:
+            raise ValueError("TransferEvaluation needs at least one source.")
+        self.sources: list[Source] = [s if isinstance(s, nn.Module) else _existing_file(s) for s in sources]
+
+    @property
+    def source(self) -> Source:
+        """The first source (the only one in the single-source form)."""
+        return self.sources[0]
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if not isinstance(self.source, nn.Module):
-            self.source = load_source(self.source)
-        self.source.to(pl_module.device).eval()
+        self.sources = [s if isinstance(s, nn.Module) else load_source(s) for s in self.sources]
+        for source in self.sources:
+            source.to(pl_module.device).eval()
 
     def evaluators(self, pl_module: L.LightningModule) -> dict[bool, BlockEvaluator]:
-        transfer = {True: BlockEvaluator(pl_module, self.plan, source=self.source, seed=self.seed)}
-        return {**transfer, **super().evaluators(pl_module)} if self.sanity_checks else transfer
+        each = [BlockEvaluator(pl_module, self.plan, source=s, seed=self.seed) for s in self.sources]
+        transfer = {True: each[0] if len(each) == 1 else WorstOverSources(each)}
+        return {**transfer, **super().evaluators(pl_module)} if self.sanity_checks else transfer  # type: ignore[dict-item]
+
+
+@dataclass
+class WorstOverSources:
+    """Evaluates a block with each source's evaluator; a point is robust only where it is for every source.
+
+    Args:
+        evaluators: one transfer :class:`BlockEvaluator` per source, on the same judged model and plan.
+    """
+
+    evaluators: list[BlockEvaluator]
+
+    @property
+    def keep_examples(self) -> int:
+        return self.evaluators[0].keep_examples
+
+    @keep_examples.setter
+    def keep_examples(self, count: int) -> None:
+        for evaluator in self.evaluators:
+            evaluator.keep_examples = count
+
+    @property
+    def examples(self) -> dict[str, Tensor]:
+        """The first source's examples."""
+        return self.evaluators[0].examples
+
+    def __call__(self, x: Tensor, y: Tensor, block: int = 0) -> PointResults:
+        parts = [evaluator(x, y, block) for evaluator in self.evaluators]
+        first = parts[0]
+        return PointResults(
+            transfer=True,
+            clean=first.clean,
+            robust={
+                name: {eps: _all([p.robust[name][eps] for p in parts]) for eps in by_eps}
+                for name, by_eps in first.robust.items()
+            },
+            worst={eps: _all([p.worst[eps] for p in parts]) for eps in first.worst},
+            distance={
+                name: torch.stack([p.distance[name] for p in parts]).amin(0) for name in first.distance
+            },
+        )
+
+
+def _all(masks: list[Tensor]) -> Tensor:
+    return torch.stack(masks).all(dim=0)

@@ -13,7 +13,7 @@ from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.core.mixins import HyperparametersMixin
 from lightning.pytorch.utilities.parsing import collect_init_args
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
@@ -150,7 +150,7 @@ class InMemoryImageDataModule(LightningDataModule):
             )
         frame = inspect.currentframe()
         self.save_hyperparameters(ignore=_live_arguments(frame), frame=frame)
-        self.train_data: Batch | None = None
+        self.train_data: Batch | Dataset | None = None  # a Dataset when a wrapper extends it
         self.val_data: Batch | None = None
         self.test_data: Batch | None = None
 
@@ -231,16 +231,17 @@ class InMemoryImageDataModule(LightningDataModule):
         val = (images[val_index], labels[val_index]) if num_val else None
         return (images[train_index], labels[train_index]), val
 
-    def _loader(self, data: Batch | None, stage: str, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, data: Batch | Dataset | None, stage: str, batch_size: int, shuffle: bool) -> DataLoader:
+        """A loader of whole batches over ``data``: ``(images, labels)`` tensors, or a dataset with
+        ``__getitems__`` and ``to(device)`` (a wrapper's extended training set, as ``PerturbedCopies``)."""
         if data is None:
             raise RuntimeError(
                 f"{type(self).__name__} has no data for this loader: run setup({stage!r}) first."
             )
+        dataset = TensorImageDataset(*data) if isinstance(data, tuple) else data
         if self.hparams.device_resident and self.trainer is not None:
-            device = self.trainer.strategy.root_device
-            data = (data[0].to(device), data[1].to(device))
+            dataset = dataset.to(self.trainer.strategy.root_device)
         workers = self.hparams.num_workers
-        dataset = TensorImageDataset(*data)
         order = EpochShuffle(dataset, (global_seed(), self.hparams.seed)) if shuffle else self._shard(dataset)
         return DataLoader(
             dataset,
@@ -252,7 +253,7 @@ class InMemoryImageDataModule(LightningDataModule):
             collate_fn=keep_batch,
         )
 
-    def _shard(self, dataset: TensorImageDataset) -> EvaluationShard | None:
+    def _shard(self, dataset: Dataset) -> EvaluationShard | None:
         """Under DDP, this rank's share of an evaluation set, unpadded (see :class:`EvaluationShard`)."""
         trainer = self.trainer
         if trainer is None or trainer.world_size == 1:
@@ -292,9 +293,11 @@ class InMemoryImageDataModule(LightningDataModule):
         return crop_and_flip(images, padding=self.input_size // 8, hflip=self.hflip)
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        """Converts the uint8 images to floats in [0, 1] on the device; augments them while training."""
+        """Converts uint8 images to floats in [0, 1] on the device (float images, which a wrapper's dataset
+        composes, pass as they are); augments them while training."""
         images, labels = batch
-        images = images.float().div_(255)
+        if not images.is_floating_point():
+            images = images.float().div_(255)
         if self.hparams.augment and self.trainer is not None and self.trainer.training:
             images = self.augment_batch(images)
         return images, labels

@@ -42,6 +42,10 @@ class TensorImageDataset(Dataset[Batch]):
             index = index.pin_memory().to(self.images.device, non_blocking=True)
         return self.images[index], self.labels[index]
 
+    def to(self, device: torch.device | str) -> TensorImageDataset:
+        """A dataset over the same images and labels on ``device``."""
+        return TensorImageDataset(self.images.to(device), self.labels.to(device))
+
 
 def keep_batch(batch: Batch) -> Batch:
     """Collate function for :class:`TensorImageDataset`: the batch is already stacked, return it as is."""

@@ -38,17 +38,3 @@ def add_noise(
 ) -> Tensor:
     """``images`` (floats in [0, 1]) plus :func:`sample_noise`, clipped to [0, 1]."""
     return (images + sample_noise(images, eps, distribution, generator)).clamp_(0, 1)
-
-
-def perturb_uint8(
-    images: Tensor, eps: float, distribution: Distribution, generator: torch.Generator | None = None
-) -> Tensor:
-    """uint8 ``images`` plus noise in pixel units, clipped to [0, 255] and stored as uint8.
-
-    The noise ``delta * 255`` is rounded towards zero (towards the clean value), so the stored perturbation
-    is a whole number of 1/255 steps and never exceeds ``eps`` (the bound holds exactly, with no
-    ``0.5/255`` of rounding slack); the price is that the stored perturbation is on average up to half a
-    step smaller than the drawn one, and draws below 1/255 in magnitude leave the pixel unchanged.
-    """
-    steps = sample_noise(images, eps * 255, distribution, generator).trunc_().clamp_(-255, 255)
-    return (images.to(torch.int16) + steps.to(torch.int16)).clamp_(0, 255).to(torch.uint8)

@@ -26,10 +26,14 @@ class PixelRedrawn(DataModuleWrapper):
     """Wraps a datamodule and trains on Pixel Redrawn images, precomputed: ``redraws`` redraws of each image.
 
     The paper trains on PR images only, so the training set is ``N * redraws`` redrawn images (index
-    ``j N + i`` is redraw ``j`` of image ``i``; labels repeat) and no clean ones. Several redraws stand in for
-    the original code's fresh redraw at every epoch. Validation and test images are redrawn too (once, with
-    a fixed draw) when ``redraw_eval`` is set, the "PR in testing" phase for a plain classifier; leave it off
-    when the defense redraws at test time itself
+    ``j N + i`` is redraw ``j`` of image ``i``; labels repeat) and no clean ones. An epoch is then ``redraws``
+    times as long as one over the clean images: to compare with other phases at equal optimisation steps
+    (Table 1), either redraw on the fly
+    (:class:`~lit_robust.defenses.PixelRedrawnClassifier` with ``phase="train"``: a fresh redraw of every
+    batch, as the original code redraws every epoch; the configs do this), or precompute ``redraws = E``
+    and train one epoch, which takes the steps of E clean epochs with a fresh redraw for each. Validation
+    and test images are redrawn too (once, with a fixed draw) when ``redraw_eval`` is set, the "PR in
+    testing" phase for a plain classifier; leave it off when the defense redraws at test time itself
     (:class:`~lit_robust.defenses.PixelRedrawnClassifier`), which draws afresh at each call and is what the
     attacks must see.
 

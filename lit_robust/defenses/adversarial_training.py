@@ -34,7 +34,10 @@ class AdversarialTraining(RobustClassifier):
         adv_only: train on the adversarial examples only (Madry et al.); ``adv_weight`` is then unused.
         attack_mode: craft the examples with the model in ``"eval"`` (default: no dropout, batch-norm
             running statistics, so the attack sees the deterministic model being defended) or ``"train"``
-            mode; the model's modes are restored afterwards.
+            mode (batch statistics, dropout; the running statistics are left untouched, see
+            :func:`~lit_robust.defenses.attack_mode.module_mode`); the model's modes are restored
+            afterwards. Madry et al.'s paper does not say; their MNIST and CIFAR-10 codes craft in
+            training mode, so the PGD configs (``configs/baselines/pgd_at_*.yaml``) set ``"train"``.
         triplet: the AT2L triplet regulariser, or ``None``.
         **kwargs: the :class:`RobustClassifier` arguments (optimizer, num_classes, ...).
     """

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
 from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel
+from lit_robust.models.sampling_units import Granularity
 
 GroupLoss = Literal["mse", "cross_entropy"]
 
@@ -18,9 +19,12 @@ class RandomLayerSampling(RobustClassifier):
     """Random layer sampling with group optimisation (Lee et al., BMVC 2020).
 
     ``backbone`` becomes sub-model 0 of a :class:`~lit_robust.models.LayerSampledEnsemble` of ``num_models``
-    sub-models (``self.backbone`` is the ensemble). Each training step draws K sampled models and minimises
-    the loss of their mean prediction ``F = (1/K) sum_k f_k`` (f_k: softmax of sampled model k). The paper's
-    loss is the squared error of F to the one-hot label, summed over classes (Eq. 7:
+    sub-models (``self.backbone`` is the ensemble). A sampled model takes each convolution or linear layer,
+    with its normalisation, from one sub-model (the paper's per-layer sampling: 2^54 sampled models for
+    ResNet-50 with M=2); ``granularity="stage"`` samples whole stages instead (6 for ResNet-50 and
+    VGG-16: 64 sampled models), an option the paper does not use. Each training step draws K sampled
+    models and minimises the loss of their mean prediction ``F = (1/K) sum_k f_k`` (f_k: softmax of sampled
+    model k). The paper's loss is the squared error of F to the one-hot label, summed over classes (Eq. 7:
     ``MSE(F) = mean_k MSE(f_k) - mean_k (f_k - F)^2``, so it rewards diverse members);
     ``loss="cross_entropy"`` takes the cross-entropy of F instead. Both use ``label_smoothing`` on the
     target. Logged: ``train/member_mse`` (mean_k MSE(f_k)) and ``train/diversity`` (mean_k (f_k - F)^2,
@@ -32,16 +36,22 @@ class RandomLayerSampling(RobustClassifier):
     differentiates the expectation over draws instead (``lit_robust.attacks.EOT`` around this module).
 
     Paper settings: M=2, K=3, N=10; SGD lr 0.01 divided by 10 every 50 epochs, momentum 0.9, weight decay
-    5e-4 (set in the configs); pixels scaled to [-1, 1] (``mean``/``std`` 0.5 in the configs). The paper
-    gives no code; sampling randomness comes from the global RNG (``seed_everything``).
+    5e-4 (set in the configs). The paper scales pixels to [-1, 1] and states its attack budgets on that
+    scale (section 4.1), so its eps is twice lit_robust's, which is always in [0, 1] pixel space: the
+    configs use half the paper's eps (the paper's CIFAR-10 PGD eps 0.02 is 0.01 here). The configs
+    normalise with the datamodule's mean/std (linked by the CLI), not the paper's mean/std 0.5; the
+    normalisation changes the input scaling the network learns on, not the budget. The paper gives no
+    code; sampling randomness comes from the global RNG (``seed_everything``). Under DDP use
+    ``strategy: ddp_find_unused_parameters_true``: a step's K paths may leave a sub-model's layer unused.
 
     Args:
-        backbone: the sub-model structure (split into stages by :func:`~lit_robust.models.split_stages`).
+        backbone: the sub-model structure (split by :func:`~lit_robust.models.sampling_units`).
         num_models: M, sub-models of the ensemble.
         train_samples: K, sampled models per training step.
         test_samples: N, sampled models averaged by :meth:`forward`.
         probabilities: mu, the probability of each sub-model at every stage (uniform when ``None``).
         per_sample: draw a path per image instead of one per batch.
+        granularity: ``"layer"`` (the paper) or ``"stage"``, the units that are sampled.
         loss: ``"mse"`` (the paper's Eq. 7) or ``"cross_entropy"`` of the mean prediction.
         **kwargs: :class:`RobustClassifier`'s arguments (``num_classes``, ``mean``, ``std``, ``optimizer``).
     """
@@ -54,6 +64,7 @@ class RandomLayerSampling(RobustClassifier):
         test_samples: int = 10,
         probabilities: list[float] | None = None,
         per_sample: bool = False,
+        granularity: Granularity = "layer",
         loss: GroupLoss = "mse",
         **kwargs: Any,
     ) -> None:
@@ -63,7 +74,7 @@ class RandomLayerSampling(RobustClassifier):
             )
         if loss not in ("mse", "cross_entropy"):
             raise ValueError(f"loss must be 'mse' or 'cross_entropy', got {loss!r}.")
-        ensemble = LayerSampledEnsemble(backbone, num_models, probabilities, per_sample)
+        ensemble = LayerSampledEnsemble(backbone, num_models, probabilities, per_sample, granularity)
         super().__init__(ensemble, **kwargs)
         self.train_samples = train_samples
         self.test_samples = test_samples

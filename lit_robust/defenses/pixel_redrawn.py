@@ -17,7 +17,9 @@ class PixelRedrawnClassifier(RobustClassifier):
 
     The paper's phases (Table 1) are configurations: no PR is a plain
     :class:`~lit_robust.defenses.RobustClassifier`; PR in training, in testing or in both phases is this
-    class with ``phase`` ``"train"``, ``"test"`` or ``"both"``.
+    class with ``phase`` ``"train"``, ``"test"`` or ``"both"``. All four see each training image once an
+    epoch, so they take the same optimisation steps. With PR at test time the model is random: evaluate it
+    with every attack, C&W included, wrapped in :class:`~lit_robust.attacks.EOT`, as the configs do.
 
     Training images are redrawn on the fly, afresh for every batch (as the original code redraws every
     epoch), unless ``redraw_training_batches`` is off because they come redrawn already from

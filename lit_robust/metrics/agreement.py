@@ -26,6 +26,10 @@ class InterraterAgreement(Metric):
     reduced with ``"sum"``, so the value synchronised across DDP ranks is exactly the single-process value.
     ``compute`` gives NaN before any point was seen.
 
+    The L raters must be L different classifiers: one counted twice always agrees with itself, which
+    raises kappa (draw a layer-sampled ensemble's paths with ``sample_paths(..., distinct=True)``, as
+    :class:`~lit_robust.callbacks.EnsembleDiversity` does).
+
     Args:
         num_raters: L, the number of classifiers (for example N sampled models of a layer-sampled ensemble).
     """

@@ -1,8 +1,8 @@
-"""`LayerSampledEnsemble`: M copies of a backbone whose stages are recombined at random on every forward pass.
+"""`LayerSampledEnsemble`: M copies of a backbone whose layers are recombined at random on every forward pass.
 
 Random layer sampling (Lee et al., "Robust Ensemble Model Training via Random Layer Sampling Against
-Adversarial Attack"): M sub-models of one structure, split into L stages, with different initialisations.
-A sampled model takes stage l from sub-model ``path[l]``, drawn from a categorical distribution with
+Adversarial Attack"): M sub-models of one structure with L layers, with different initialisations. A
+sampled model takes layer l from sub-model ``path[l]``, drawn from a categorical distribution with
 probabilities mu, so M sub-models give M^L sampled models.
 """
 
@@ -10,57 +10,13 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import ResNet
+from torch.func import functional_call
 
-from lit_robust.models.vgg import VGG16
-
-
-def split_stages(backbone: nn.Module) -> list[nn.Module]:
-    """The stages of ``backbone``, in order, whose composition is its forward pass; they share its parameters.
-
-    - A backbone with a ``stages()`` method: what it returns.
-    - torchvision ``ResNet`` (``ResNet18``, ``ResNet50``): the stem, ``layer1`` to ``layer4`` and the head
-      (average pool, flatten, ``fc``), 6 stages: torchvision's stages.
-    - ``VGG16``: the five convolution blocks (each ending in its max-pool) and the head, 6 stages.
-    - ``nn.Sequential`` (``PRBasicCNN``, ``LeNet5``, ``MLP``, ...): one stage per layer with parameters, the
-      parameter-free layers that follow it (activation, pooling, flatten, dropout) joined to it; leading
-      parameter-free layers join the first stage.
-
-    Raises:
-        TypeError: for any other backbone (give it a ``stages()`` method).
-    """
-    if hasattr(backbone, "stages"):
-        return list(backbone.stages())
-    if isinstance(backbone, ResNet):
-        stem = nn.Sequential(backbone.conv1, backbone.bn1, backbone.relu, backbone.maxpool)
-        head = nn.Sequential(backbone.avgpool, nn.Flatten(), backbone.fc)
-        return [stem, backbone.layer1, backbone.layer2, backbone.layer3, backbone.layer4, head]
-    if isinstance(backbone, VGG16):
-        blocks = _group(list(backbone.features), lambda layer: isinstance(layer, nn.MaxPool2d), after=True)
-        return [*blocks, nn.Sequential(backbone.avgpool, nn.Flatten(), backbone.classifier)]
-    if isinstance(backbone, nn.Sequential):
-        return _group(list(backbone), lambda layer: any(True for _ in layer.parameters()), after=False)
-    raise TypeError(
-        f"Cannot split {type(backbone).__name__} into stages: use an nn.Sequential, a torchvision ResNet, "
-        "VGG16, or give the backbone a stages() method returning its stages in order."
-    )
-
-
-def _group(layers: list[nn.Module], is_boundary: Callable[[nn.Module], bool], after: bool) -> list[nn.Module]:
-    """Groups ``layers`` into ``nn.Sequential`` stages that end at (``after``) or start at each boundary."""
-    stages: list[list[nn.Module]] = [[]]
-    for layer in layers:
-        boundary = is_boundary(layer)
-        if boundary and not after and any(is_boundary(m) for m in stages[-1]):
-            stages.append([])
-        stages[-1].append(layer)
-        if boundary and after:
-            stages.append([])
-    return [nn.Sequential(*stage) for stage in stages if stage]
+from lit_robust.models.sampling_units import Granularity, sampling_units
 
 
 def reinitialize(module: nn.Module, generator: torch.Generator | None = None) -> None:
@@ -79,19 +35,28 @@ def reinitialize(module: nn.Module, generator: torch.Generator | None = None) ->
 
 
 class LayerSampledEnsemble(nn.Module):
-    """M sub-models of ``backbone``'s structure; each forward pass runs one sampled path through their stages.
+    """M sub-models of ``backbone``'s structure; each forward pass runs one sampled model through their units.
 
     Sub-model 0 is ``backbone`` itself, sub-models 1 to M-1 are copies with parameters redrawn by
-    :func:`reinitialize`. ``path[l]`` names the sub-model whose stage ``l`` is used. Without a path, one
-    path is drawn for the whole batch (the paper) or, with ``per_sample``, one per image; in training mode
-    BatchNorm layers then see only the images routed through them. Paths are drawn from ``generator`` when
-    given, else from the global RNG.
+    :func:`reinitialize`. The backbone is split into L sampling units by
+    :func:`~lit_robust.models.sampling_units`: by default one per convolution or linear layer with its
+    normalisation (the paper's random layer sampling: ResNet-50 has 54 layer units, so 2^54 sampled
+    models with M=2), or, with ``granularity="stage"``, one per stage (ResNet-50 and VGG-16: 6, so 64).
+    ``path[l]`` names the sub-model whose unit ``l`` (its parameters and buffers, BatchNorm statistics
+    included) the sampled model uses; the forward pass is the backbone's own, run with those tensors
+    (``torch.func.functional_call``), so any backbone that :func:`~lit_robust.models.sampling_units` splits
+    works, residual connections included. Without a path, one path is drawn for the whole batch (the paper)
+    or, with ``per_sample``, one per image (one forward pass per distinct path: with layer units, one per
+    image); in training mode BatchNorm layers then see only the images routed through them. Paths are
+    drawn from ``generator`` when given, else from the global RNG.
 
     Args:
-        backbone: the sub-model structure (see :func:`split_stages` for how it is split).
+        backbone: the sub-model structure.
         num_models: M, the number of sub-models (the paper uses 2).
         probabilities: mu, the categorical probabilities of the M sub-models (uniform when ``None``).
         per_sample: draw one path per image instead of one per batch.
+        granularity: ``"layer"`` (the paper: each convolution or linear layer with its normalisation) or
+            ``"stage"`` (see :func:`~lit_robust.models.split_stages`).
         generator: source of the sampling randomness (and of the copies' initialisation).
     """
 
@@ -101,6 +66,7 @@ class LayerSampledEnsemble(nn.Module):
         num_models: int = 2,
         probabilities: list[float] | None = None,
         per_sample: bool = False,
+        granularity: Granularity = "layer",
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -115,48 +81,67 @@ class LayerSampledEnsemble(nn.Module):
             raise ValueError(
                 f"probabilities must be {num_models} non-negative numbers summing to 1, got {mu}."
             )
+        #: ``units[l]``: the qualified names of the modules of sampling unit ``l``.
+        self.units = sampling_units(backbone, granularity)
         models = [backbone]
         for _ in range(num_models - 1):
             models.append(copy.deepcopy(backbone))
             reinitialize(models[-1], generator)
-        per_model = [split_stages(model) for model in models]
-        #: ``layers[l][m]``: stage ``l`` of sub-model ``m``.
-        self.layers = nn.ModuleList(nn.ModuleList(stages) for stages in zip(*per_model, strict=True))
+        #: ``models[m]``: sub-model ``m`` (``models[0]`` is the backbone).
+        self.models = nn.ModuleList(models)
         self.register_buffer("probabilities", mu, persistent=False)
         self.per_sample = per_sample
         self.generator = generator
 
     @property
     def num_models(self) -> int:
-        return len(self.layers[0])
+        return len(self.models)
 
     @property
-    def num_stages(self) -> int:
-        return len(self.layers)
+    def num_units(self) -> int:
+        """L, the number of sampling units (layers, or stages)."""
+        return len(self.units)
 
     @property
     def num_paths(self) -> int:
         """M^L, the number of distinct sampled models."""
-        return self.num_models**self.num_stages
+        return self.num_models**self.num_units
 
-    def sample_paths(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def sample_paths(
+        self, n: int, generator: torch.Generator | None = None, distinct: bool = False
+    ) -> Tensor:
         """``n`` paths drawn from mu, shape ``(n, L)``, on the ensemble's device.
 
         Args:
             n: number of paths.
             generator: source of the draws; defaults to the ensemble's generator (else the global RNG).
+            distinct: draw until ``n`` different paths are found (in the order first drawn), as when
+                comparing ``n`` distinct sampled models.
+
+        Raises:
+            ValueError: if ``distinct`` and there are fewer than ``n`` paths of non-zero probability.
         """
+        generator = generator if generator is not None else self.generator
+        if not distinct:
+            return self._draw(n, generator)
+        reachable = int((self.probabilities > 0).sum()) ** self.num_units
+        if n > reachable:
+            raise ValueError(f"Cannot draw {n} distinct paths: the ensemble has {reachable} of non-zero mu.")
+        chosen: dict[tuple[int, ...], None] = {}
+        while len(chosen) < n:
+            for path in self._draw(n, generator).tolist():
+                chosen.setdefault(tuple(path))
+        return torch.tensor(list(chosen)[:n], device=self.probabilities.device)
+
+    def _draw(self, n: int, generator: torch.Generator | None) -> Tensor:
         draws = torch.multinomial(
-            self.probabilities.cpu(),
-            n * self.num_stages,
-            replacement=True,
-            generator=generator if generator is not None else self.generator,
+            self.probabilities.cpu(), n * self.num_units, replacement=True, generator=generator
         )
-        return draws.view(n, self.num_stages).to(self.probabilities.device)
+        return draws.view(n, self.num_units).to(self.probabilities.device)
 
     def paths(self) -> Iterator[Tensor]:
-        """Every one of the M^L paths, in lexicographic order."""
-        for path in itertools.product(range(self.num_models), repeat=self.num_stages):
+        """Every one of the M^L paths, in lexicographic order (only sensible for small L)."""
+        for path in itertools.product(range(self.num_models), repeat=self.num_units):
             yield torch.tensor(path, device=self.probabilities.device)
 
     def forward(self, x: Tensor, path: Tensor | None = None) -> Tensor:
@@ -166,27 +151,33 @@ class LayerSampledEnsemble(nn.Module):
         """
         if path is None:
             path = self.sample_paths(len(x)) if self.per_sample else self.sample_paths(1)[0]
-        if path.shape[-1] != self.num_stages:
+        if path.shape[-1] != self.num_units:
             raise ValueError(
-                f"A path has one entry per stage ({self.num_stages}), got shape {tuple(path.shape)}."
+                f"A path has one entry per sampling unit ({self.num_units}), got shape {tuple(path.shape)}."
             )
         if path.dim() == 1:
-            for stage, m in zip(self.layers, path.tolist(), strict=True):
-                x = stage[m](x)
-            return x
-        for index, stage in enumerate(self.layers):
-            x = self._route(stage, path[:, index], x)
-        return x
-
-    @staticmethod
-    def _route(stage: nn.ModuleList, choice: Tensor, x: Tensor) -> Tensor:
-        """Runs each image through the sub-model stage it chose; images keep their order."""
-        outputs = {m: stage[m](x[choice == m]) for m in choice.unique().tolist()}
-        first = next(iter(outputs.values()))
-        out = first.new_empty(len(x), *first.shape[1:])
-        for m, value in outputs.items():
-            out[choice == m] = value
+            return functional_call(self.models[0], self._tensors(path.tolist()), (x,))
+        distinct, which = path.unique(dim=0, return_inverse=True)
+        outputs = [self(x[which == index], row) for index, row in enumerate(distinct)]
+        out = outputs[0].new_empty(len(x), *outputs[0].shape[1:])
+        for index, value in enumerate(outputs):
+            out[which == index] = value
         return out
+
+    def _tensors(self, path: list[int]) -> dict[str, Tensor]:
+        """The parameters and buffers that sub-models other than 0 give ``path``, by qualified name."""
+        tensors: dict[str, Tensor] = {}
+        for unit, m in zip(self.units, path, strict=True):
+            if m == 0:
+                continue
+            for name in unit:
+                module = self.models[m].get_submodule(name)
+                prefix = f"{name}." if name else ""
+                owned = itertools.chain(
+                    module.named_parameters(recurse=False), module.named_buffers(recurse=False)
+                )
+                tensors.update((prefix + key, tensor) for key, tensor in owned)
+        return tensors
 
 
 class SampledModel(nn.Module):

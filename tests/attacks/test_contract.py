@@ -12,9 +12,11 @@ from torch import Tensor, nn
 
 from lit_robust.attacks import (
     APGD,
+    APGDT,
     BIM,
     EAD,
     EOT,
+    FAB,
     FGSM,
     ILL,
     LL,
@@ -24,6 +26,7 @@ from lit_robust.attacks import (
     CarliniWagnerL2,
     DeepFool,
     HighConfidence,
+    Square,
     flat_norm,
 )
 
@@ -38,6 +41,11 @@ BOUNDED: dict[str, Callable[[float, str], Attack]] = {
     "APGD-ce": lambda eps, norm: APGD(eps, norm=norm, steps=4, restarts=2),
     "APGD-dlr-targeted": lambda eps, norm: APGD(eps, norm=norm, steps=4, loss="dlr", targeted=True),
     "EOT-PGD": lambda eps, norm: EOT(PGD(eps, steps=2, norm=norm), samples=2),
+    "APGDT": lambda eps, norm: APGDT(eps, norm=norm, steps=3, num_target_classes=2, early_stop=True),
+    "FAB-T-bounded": lambda eps, norm: FAB(eps, norm=norm, steps=3, num_target_classes=2, restarts=2),
+    "FAB-bounded": lambda eps, norm: FAB(eps, norm=norm, steps=3, targeted=False, early_stop=True),
+    "Square": lambda eps, norm: Square(eps, norm=norm, queries=6, restarts=2),
+    "Square-EOT": lambda eps, norm: Square(eps, norm=norm, queries=4, eot_samples=2),
 }
 MINIMUM_NORM: dict[str, Callable[[], Attack]] = {
     "CW": lambda: CarliniWagnerL2(binary_search_steps=2, steps=4, c=1.0),
@@ -45,6 +53,8 @@ MINIMUM_NORM: dict[str, Callable[[], Attack]] = {
     "EAD": lambda: EAD(binary_search_steps=2, steps=4, c=1.0, decision_rule="L1"),
     "DeepFool": lambda: DeepFool(steps=3, max_step_norm=0.5),
     "HighConfidence": lambda: HighConfidence(steps=3),
+    "FAB": lambda: FAB(steps=3, targeted=False, restarts=2),
+    "FAB-T": lambda: FAB(norm="L2", steps=3, num_target_classes=2),
 }
 
 
@@ -152,6 +162,10 @@ def test_attacks_work_inside_gradient_free_contexts(
         lambda: PGD(1.0, steps=5, norm="L2", restarts=2),
         lambda: APGD(0.1, steps=5),
         lambda: PGD(0.1, steps=5, targeted=True, target="random"),
+        lambda: APGDT(0.1, steps=5, num_target_classes=2),
+        lambda: Square(0.1, queries=20),
+        lambda: Square(1.0, norm="L2", queries=20),
+        lambda: FAB(norm="L2", steps=5, targeted=False, restarts=2),
     ],
 )
 def test_same_generator_seed_gives_the_same_output(

@@ -46,7 +46,8 @@ def test_bounded_attacks_under_bf16_autocast_return_float32_inside_the_threat_mo
     # a fixed point of the float32 projection: inside the ball and the box exactly, no bf16 rounding left
     assert torch.equal(project(x_adv, x, eps, attack.norm), x_adv)
     assert x_adv.min() >= 0 and x_adv.max() <= 1
-    assert not torch.equal(x_adv, x)
+    if not name.startswith("FAB"):  # bounded FAB returns x unless it fools the model within eps
+        assert not torch.equal(x_adv, x)
 
 
 @pytest.mark.parametrize("name", sorted(MINIMUM_NORM))

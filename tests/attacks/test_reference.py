@@ -94,14 +94,15 @@ def test_l2_pgd_without_random_start_equals_torchattacks(
     ("norm", "eps", "loss"), [("Linf", 0.12, "ce"), ("Linf", 0.12, "dlr"), ("L2", 1.0, "ce")]
 )
 @pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("steps", [10, 50, 100])
 def test_apgd_matches_torchattacks(
-    norm: str, eps: float, loss: str, seed: int, model: nn.Module, data: tuple[Tensor, Tensor]
+    norm: str, eps: float, loss: str, seed: int, steps: int, model: nn.Module, data: tuple[Tensor, Tensor]
 ) -> None:
     # Both draw the random start from the same stream for the same seed (ours from a seeded generator,
     # theirs from the seeded global RNG); the Linf start differs only by their rescaling to max |t| = 1.
     x, y = data
-    ours = APGD(eps, norm=norm, steps=10, loss=loss, seed=seed)(model, x, y)
-    theirs = torchattacks.APGD(model, norm=norm, eps=eps, steps=10, loss=loss, seed=seed)(x, y)
+    ours = APGD(eps, norm=norm, steps=steps, loss=loss, seed=seed)(model, x, y)
+    theirs = torchattacks.APGD(model, norm=norm, eps=eps, steps=steps, loss=loss, seed=seed)(x, y)
     assert abs(accuracy(model, ours, y) - accuracy(model, theirs, y)) <= 0.01
 
 

@@ -84,9 +84,23 @@ def test_expectation_of_a_deterministic_model_changes_nothing(
 ) -> None:
     x, y = data[0][:32], data[1][:32]
     plain = input_gradient(model, x, ascent_loss("ce", y))
-    averaged = input_gradient(Expectation(model, 3), x, ascent_loss("ce", y))
-    for ours, reference in zip(averaged, plain, strict=True):
-        torch.testing.assert_close(ours, reference)
+    grad, loss, shares = input_gradient(Expectation(model, 3), x, ascent_loss("ce", y))
+    torch.testing.assert_close(grad, plain[0])
+    torch.testing.assert_close(loss, plain[1])
+    assert torch.equal(shares, F.one_hot(plain[2].argmax(dim=1), plain[2].shape[1]).to(shares.dtype))
+
+
+def test_eot_judges_success_by_the_majority_vote_not_the_mean_logits() -> None:
+    # Two of three draws predict class 0 narrowly, the third class 1 by a wide margin: the mean logits say
+    # class 1 (the attack would count a point labelled 0 as fooled), the majority vote says class 0.
+    draws = iter([torch.tensor([[1.0, 0.0, 0.0, 0.0]])] * 2 + [torch.tensor([[0.0, 9.0, 0.0, 0.0]])])
+
+    def randomised(x: Tensor) -> Tensor:
+        return next(draws) + 0 * x.sum()
+
+    _, _, shares = input_gradient(Expectation(randomised, 3), torch.zeros(1, 2), lambda z: z[:, 1])
+    assert shares.argmax(dim=1).item() == 0
+    torch.testing.assert_close(shares, torch.tensor([[2 / 3, 1 / 3, 0.0, 0.0]]))
 
 
 def expected_accuracy(model: nn.Module, x: Tensor, y: Tensor, draws: int = 50) -> float:

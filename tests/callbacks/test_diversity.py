@@ -1,4 +1,4 @@
-"""EnsembleDiversity: val/interrater_agreement of fixed sampled models, inside the validation loop."""
+"""EnsembleDiversity: val/interrater_agreement of repeated sets of distinct sampled models."""
 
 from __future__ import annotations
 
@@ -17,39 +17,55 @@ def make_ensemble(data) -> RandomLayerSampling:
     return RandomLayerSampling(backbone, num_classes=NUM_CLASSES, mean=list(data.mean), std=list(data.std))
 
 
-def test_logs_the_kappa_of_the_same_fixed_sampled_models(tmp_path):
+def test_logs_the_mean_kappa_of_repeated_sets_of_distinct_sampled_models(tmp_path):
     data = make_data()
-    model = make_ensemble(data)
-    callback = EnsembleDiversity(samples=5, seed=7)
+    model = make_ensemble(data)  # 3 layers, M=2: 8 paths, all of them in each set
+    callback = EnsembleDiversity(samples=8, repeats=3, seed=7)
     trainer = make_trainer(tmp_path, max_epochs=1, callbacks=[callback], num_sanity_val_steps=0)
     trainer.fit(model, data)
-    logged = trainer.callback_metrics["val/interrater_agreement"]
-    paths = model.ensemble.sample_paths(5, torch.Generator().manual_seed(7))
-    expected = InterraterAgreement(5)
+    generator = torch.Generator().manual_seed(7)
+    kappas = []
     model.eval()
-    with torch.no_grad():
-        for batch in data.val_dataloader():
-            x, y = data.on_after_batch_transfer(batch, 0)
-            expected.update(torch.stack([model.sampled_model(p)(x).argmax(-1) for p in paths]), y)
-    assert logged.item() == pytest.approx(expected.compute().item())
-    assert -1.0 <= logged.item() <= 1.0
+    for _ in range(3):
+        paths = model.ensemble.sample_paths(8, generator, distinct=True)
+        assert len({tuple(p) for p in paths.tolist()}) == 8
+        expected = InterraterAgreement(8)
+        with torch.no_grad():
+            for batch in data.val_dataloader():
+                x, y = data.on_after_batch_transfer(batch, 0)
+                expected.update(torch.stack([model.sampled_model(p)(x).argmax(-1) for p in paths]), y)
+        kappas.append(expected.compute())
+    kappas = torch.stack(kappas)
+    logged = trainer.callback_metrics
+    assert logged["val/interrater_agreement"].item() == pytest.approx(kappas.mean().item())
+    assert logged["val/interrater_agreement_std"].item() == pytest.approx(kappas.std().item(), abs=1e-6)
+    assert -1.0 <= logged["val/interrater_agreement"].item() <= 1.0
+
+
+def test_more_samples_than_distinct_paths_are_refused(tmp_path):
+    data = make_data()
+    trainer = make_trainer(tmp_path, max_epochs=1, callbacks=[EnsembleDiversity(samples=9)])
+    with pytest.raises(ValueError, match="9 distinct paths"):
+        trainer.validate(make_ensemble(data), data)
 
 
 def test_every_n_epochs_and_max_batches_bound_the_work(tmp_path):
     data = make_data()
-    callback = EnsembleDiversity(samples=3, every_n_epochs=2, max_batches=1)
+    callback = EnsembleDiversity(samples=3, repeats=2, every_n_epochs=2, max_batches=1)
     trainer = make_trainer(tmp_path, max_epochs=1, callbacks=[callback], num_sanity_val_steps=0)
     trainer.fit(make_ensemble(data), data)
     assert "val/interrater_agreement" not in trainer.callback_metrics
     trainer.validate(trainer.lightning_module, data)
     assert "val/interrater_agreement" in trainer.callback_metrics
-    assert callback.metric.total == 0  # reset after logging
+    assert all(metric.total == 0 for metric in callback.metrics)  # reset after logging
 
 
-def test_other_models_are_refused(tmp_path):
+def test_other_models_and_bad_arguments_are_refused(tmp_path):
     data = make_data()
     trainer = make_trainer(tmp_path, max_epochs=1, callbacks=[EnsembleDiversity()])
     with pytest.raises(TypeError, match="RandomLayerSampling"):
         trainer.fit(make_model(data), data)
     with pytest.raises(ValueError, match="every_n_epochs"):
         EnsembleDiversity(every_n_epochs=0)
+    with pytest.raises(ValueError, match="repeats"):
+        EnsembleDiversity(repeats=0)

@@ -1,3 +1,5 @@
+"""ConstantPerturbations: layout, stored perturbations' distribution, frozen augmentation, cache, loaders."""
+
 from __future__ import annotations
 
 import lightning as L
@@ -7,14 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lit_robust.data import ConstantPerturbations, SyntheticImages
-from lit_robust.data.noise import perturb_uint8
+from lit_robust.data.augment import crop_at, hflip_where
+from lit_robust.data.noise import sample_noise
+from lit_robust.data.perturbed_copies import PerturbationCodes, PerturbedCopies
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import MLP
 
 
-def tiny_base(**kwargs) -> SyntheticImages:
+def tiny_base(kind: type[SyntheticImages] = SyntheticImages, **kwargs) -> SyntheticImages:
     options = dict(num_samples=60, num_classes=3, in_channels=3, input_size=8, batch_size=16, val_size=10)
-    return SyntheticImages(**(options | kwargs))
+    return kind(**(options | kwargs))
 
 
 def clean_train(**kwargs):
@@ -23,76 +27,118 @@ def clean_train(**kwargs):
     return base.train_data
 
 
-def wrapped(copies: int = 3, eps: float = 16 / 255, **kwargs) -> ConstantPerturbations:
-    data = ConstantPerturbations(tiny_base(), copies=copies, eps=eps, progress=False, **kwargs)
+def wrapped(copies: int = 3, eps: float = 16 / 255, base=None, **kwargs) -> ConstantPerturbations:
+    base = tiny_base() if base is None else base
+    data = ConstantPerturbations(base, copies=copies, eps=eps, progress=False, **kwargs)
     data.setup("fit")
     return data
+
+
+def everything(dataset: PerturbedCopies) -> tuple[torch.Tensor, torch.Tensor]:
+    return dataset.__getitems__(list(range(len(dataset))))
 
 
 def test_layout_is_clean_images_then_copies_with_repeated_labels():
     data = wrapped(copies=3)
     clean_images, clean_labels = clean_train()
-    images, labels = data.train_data
+    assert isinstance(data.train_data, PerturbedCopies) and data.base.train_data is data.train_data
+    images, labels = everything(data.train_data)
     n = len(clean_labels)
-    assert images.shape == (4 * n, 3, 8, 8) and images.dtype == torch.uint8
-    assert torch.equal(images[:n], clean_images)
+    assert images.shape == (4 * n, 3, 8, 8) and images.dtype == torch.float32
+    assert torch.equal(images[:n], clean_images.float() / 255)
     assert torch.equal(labels, clean_labels.repeat(4))
     for j in range(1, 4):
-        assert not torch.equal(images[j * n : (j + 1) * n], clean_images)
+        assert not torch.equal(images[j * n : (j + 1) * n], images[:n])
     assert not torch.equal(images[n : 2 * n], images[2 * n : 3 * n])  # each copy has its own noise
+    x, y = data.train_data[2 * n + 5]
+    assert torch.equal(x, images[2 * n + 5]) and y == clean_labels[5]
 
 
-def test_uniform_perturbation_stays_within_eps_and_fills_it():
-    eps = 16 / 255
-    data = wrapped(copies=5, eps=eps)
-    images, _ = data.train_data
-    n = len(images) // 6
-    delta = images[n:].int() - images[:n].int().repeat(5, 1, 1, 1)
-    assert delta.abs().max() <= 16  # rounded towards the clean value: the bound holds exactly
-    assert delta.max() >= 14 and delta.min() <= -14  # and the noise spans the ball
-    assert abs(delta.float().mean()) < 0.5  # symmetric
+def test_copies_take_one_byte_a_pixel_so_the_set_is_k_plus_one_times_the_images():
+    data = wrapped(copies=5, eps=8 / 255)
+    extended, (images, labels) = data.train_data, clean_train()
+    assert extended.codes.dtype == torch.int8
+    assert extended.nbytes == 6 * images.nbytes + labels.nbytes
+    frozen = wrapped(copies=5, eps=8 / 255, freeze_augmentation=True).train_data
+    assert frozen.nbytes == extended.nbytes + 5 * len(labels) * 3  # crop corner and flip of each copy
 
 
-@settings(max_examples=50, deadline=None)
+@pytest.mark.parametrize("eps", [8 / 255, 16 / 255, 0.3])
+def test_stored_perturbation_has_the_mean_magnitude_and_no_mass_at_zero_of_the_uniform(eps):
+    encoding = PerturbationCodes.for_noise(eps, "uniform")
+    noise = sample_noise(torch.empty(400_000), eps, "uniform", torch.Generator().manual_seed(0))
+    stored = encoding.decode(encoding.encode(noise))
+    assert stored.abs().max() == pytest.approx(eps) and (stored.abs() <= eps).all()
+    assert stored.abs().mean().item() == pytest.approx(eps / 2, rel=0.01)  # truncation: 6-12.5% low
+    assert (stored == 0).double().mean() < 0.005  # 1 in 254 codes; truncation left 1 pixel in 8 at 8/255
+    assert abs(stored.mean().item()) < 0.005 * eps
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     eps=st.floats(1e-3, 1.0), seed=st.integers(0, 2**31), distribution=st.sampled_from(["uniform", "normal"])
 )
-def test_perturb_uint8_never_exceeds_eps_for_uniform_and_stays_in_range(eps, seed, distribution):
-    images = torch.randint(
-        0, 256, (4, 1, 6, 6), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8
-    )
-    out = perturb_uint8(images, eps, distribution, torch.Generator().manual_seed(seed + 1))
-    assert out.dtype == torch.uint8
+def test_codes_are_within_half_a_step_of_the_draw_and_never_exceed_the_bound(eps, seed, distribution):
+    encoding = PerturbationCodes.for_noise(eps, distribution)
+    noise = sample_noise(torch.empty(2000), eps, distribution, torch.Generator().manual_seed(seed))
+    stored = encoding.decode(encoding.encode(noise))
+    assert (stored.abs() <= encoding.bound).all()
+    inside = noise.abs() <= encoding.bound
+    assert ((stored - noise)[inside].abs() <= 0.5 / 255 + 1e-7).all()
     if distribution == "uniform":
-        assert ((out.int() - images.int()).abs() <= eps * 255 + 1e-6).all()
+        assert encoding.bound == eps and inside.all()
+
+
+def test_copies_add_the_decoded_perturbation_to_the_clean_image_and_stay_in_range():
+    base = tiny_base(noise_std=0.0)
+    data = wrapped(copies=2, eps=16 / 255, base=base)
+    images, _ = everything(data.train_data)
+    n = len(images) // 3
+    codes = data.train_data.codes
+    expected = (images[:n].repeat(2, 1, 1, 1) + data.encoding.decode(codes.flatten(0, 1))).clamp(0, 1)
+    torch.testing.assert_close(images[n:], expected, atol=0, rtol=0)
+    delta = images[n:] - images[:n].repeat(2, 1, 1, 1)
+    assert delta.abs().max() <= 16 / 255 + 1e-6 and images.min() >= 0 and images.max() <= 1
 
 
 def test_normal_distribution_has_eps_standard_deviation():
     base = tiny_base(num_samples=400, noise_std=0.0)
-    data = ConstantPerturbations(base, copies=2, eps=10 / 255, distribution="normal", progress=False)
-    data.setup("fit")
-    images, _ = data.train_data
+    data = wrapped(copies=2, eps=10 / 255, base=base, distribution="normal")
+    assert data.train_data.codes.dtype == torch.int16
+    images, _ = everything(data.train_data)
     n = len(images) // 3
-    delta = images[n:].float() - images[:n].float().repeat(2, 1, 1, 1)
-    # truncation towards zero shrinks the spread by about half a step
-    assert 9.0 < delta.std() < 10.5
+    delta = images[n:] - images[:n].repeat(2, 1, 1, 1)
+    assert 9.5 / 255 < delta.std() < 10.5 / 255
 
 
 def test_same_seed_same_copies_without_touching_the_global_rng():
     torch.manual_seed(1)
     state = torch.get_rng_state()
-    first = wrapped(seed=7, freeze_augmentation=True).train_data[0]
+    first = everything(wrapped(seed=7, freeze_augmentation=True).train_data)[0]
     assert torch.equal(torch.get_rng_state(), state)
     torch.manual_seed(2)
-    assert torch.equal(wrapped(seed=7, freeze_augmentation=True).train_data[0], first)
-    assert not torch.equal(wrapped(seed=8, freeze_augmentation=True).train_data[0], first)
+    assert torch.equal(everything(wrapped(seed=7, freeze_augmentation=True).train_data)[0], first)
+    assert not torch.equal(everything(wrapped(seed=8, freeze_augmentation=True).train_data)[0], first)
 
 
-def test_frozen_augmentation_moves_the_copies_but_not_the_clean_images():
-    plain, frozen = wrapped(seed=3).train_data[0], wrapped(seed=3, freeze_augmentation=True).train_data[0]
-    n = len(plain) // 4
+class Digits(SyntheticImages):
+    hflip = False  # like SVHN: live augmentation never mirrors
+
+
+def test_frozen_augmentation_crops_and_flips_the_copies_but_not_the_clean_images():
+    data = wrapped(seed=3, freeze_augmentation=True, base=tiny_base(Digits))
+    plain = everything(wrapped(seed=3).train_data)[0]
+    extended = data.train_data
+    frozen, _ = everything(extended)
+    n = len(frozen) // 4
     assert torch.equal(plain[:n], frozen[:n])
     assert not torch.equal(plain[n:], frozen[n:])
+    assert extended.padding == 1 and extended.flips.any() and not extended.flips.all()  # flipped anyway
+    clean = frozen[:n]
+    for j in range(3):
+        moved = hflip_where(crop_at(clean, 1, extended.offsets[j]), extended.flips[j])
+        expected = (moved + data.encoding.decode(extended.codes[j])).clamp(0, 1)
+        torch.testing.assert_close(frozen[(j + 1) * n : (j + 2) * n], expected, atol=0, rtol=0)
 
 
 def test_metadata_and_evaluation_loaders_are_the_base_ones():
@@ -105,17 +151,19 @@ def test_metadata_and_evaluation_loaders_are_the_base_ones():
     assert torch.equal(data.val_dataloader().dataset.images, base.val_data[0])
     assert torch.equal(data.test_dataloader().dataset.images, base.test_data[0])
     loader = data.train_dataloader()
-    assert len(loader.dataset) == 3 * len(clean_train()[1])
+    assert loader.dataset is data.train_data and len(loader.dataset) == 3 * len(clean_train()[1])
     assert loader.batch_size == 16
     x, _ = data.on_after_batch_transfer(next(iter(loader)), 0)
     assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1
+    x, _ = data.on_after_batch_transfer(next(iter(data.val_dataloader())), 0)
+    assert x.dtype == torch.float32 and x.max() <= 1
 
 
 def test_setup_twice_keeps_the_same_extended_set():
     data = wrapped()
-    images = data.train_data[0]
+    extended = data.train_data
     data.setup("fit")
-    assert data.train_data[0] is images and data.base.train_data[0] is images
+    assert data.train_data is extended and data.base.train_data is extended
 
 
 def test_cache_is_reused_and_keyed_by_the_parameters(tmp_path):
@@ -124,10 +172,13 @@ def test_cache_is_reused_and_keyed_by_the_parameters(tmp_path):
     assert len(files) == 1
     mtime = files[0].stat().st_mtime_ns
     again = wrapped(cache_dir=str(tmp_path))
-    assert torch.equal(again.train_data[0], first.train_data[0])
+    assert torch.equal(again.train_data.codes, first.train_data.codes)
     assert files[0].stat().st_mtime_ns == mtime  # loaded, not rewritten
     wrapped(cache_dir=str(tmp_path), eps=8 / 255)
     wrapped(cache_dir=str(tmp_path), seed=1)
+    assert len(list(tmp_path.iterdir())) == 3
+    frozen = wrapped(cache_dir=str(tmp_path), freeze_augmentation=True)  # same codes, same file
+    assert torch.equal(frozen.train_data.codes, first.train_data.codes)
     assert len(list(tmp_path.iterdir())) == 3
 
 
@@ -139,8 +190,8 @@ def test_stale_cache_is_rebuilt(tmp_path):
     torch.save(stored, path)
     with pytest.warns(UserWarning, match="stale or corrupt"):
         rebuilt = wrapped(cache_dir=str(tmp_path))
-    assert torch.equal(rebuilt.train_data[0], reference.train_data[0])
-    assert torch.equal(torch.load(path, weights_only=True)["images"], reference.train_data[0])
+    assert torch.equal(rebuilt.train_data.codes, reference.train_data.codes)
+    assert torch.equal(torch.load(path, weights_only=True)["images"], reference.train_data.codes)
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path):
@@ -149,7 +200,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     path.write_bytes(path.read_bytes()[:100])
     with pytest.warns(UserWarning, match="unreadable cache"):
         rebuilt = wrapped(cache_dir=str(tmp_path))
-    assert torch.equal(rebuilt.train_data[0], reference.train_data[0])
+    assert torch.equal(rebuilt.train_data.codes, reference.train_data.codes)
 
 
 def test_cache_key_follows_the_base_data():
@@ -167,6 +218,16 @@ def test_cache_key_follows_the_base_data():
 def test_invalid_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ConstantPerturbations(tiny_base(), **kwargs)
+
+
+def test_mismatched_tensors_are_refused():
+    images, labels = clean_train()
+    encoding = PerturbationCodes.for_noise(0.1, "uniform")
+    with pytest.raises(ValueError, match="codes must be"):
+        PerturbedCopies(images, labels, torch.zeros(2, 3, dtype=torch.int8), encoding)
+    codes = torch.zeros(2, *images.shape, dtype=torch.int8)
+    with pytest.raises(ValueError, match="offsets and flips"):
+        PerturbedCopies(images, labels, codes, encoding, offsets=torch.zeros(2, len(labels), 2))
 
 
 def test_trains_on_the_extended_set(tmp_path):

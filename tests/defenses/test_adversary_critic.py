@@ -94,17 +94,20 @@ def test_class_confidence_is_a_bias_corrected_moving_average_per_predicted_class
     torch.testing.assert_close(defense.class_confidence, expected)
 
 
-def test_critic_loss_matches_its_formula():
-    defense = make_defense(lambda_grad=10.0).eval()  # eval: no critic noise
+@pytest.mark.parametrize("fake_samples", ["changed", "all"])
+def test_critic_loss_matches_its_formula(fake_samples):
+    defense = make_defense(lambda_grad=10.0, fake_samples=fake_samples).eval()  # eval: no critic noise
     x, y = torch.rand(6, 1, 4, 4), torch.tensor([0, 1, 2, 0, 1, 2])
     x_adv, y_adv = torch.rand(6, 1, 4, 4), torch.tensor([1, 2, 0, 1, 2, 0])
-    parts = defense.critic_loss(x, y, x_adv, y_adv)
+    changed = torch.tensor([True, False, True, True, False, False])
+    parts = defense.critic_loss(x, y, x_adv, y_adv, changed)
+    fake = changed if fake_samples == "changed" else torch.ones(6, dtype=torch.bool)
     gan = (
         -F.logsigmoid(defense.critic(x, y)).mean()
-        - torch.log1p(-torch.sigmoid(defense.critic(x_adv, y_adv))).mean()
+        - torch.log1p(-torch.sigmoid(defense.critic(x_adv[fake], y_adv[fake]))).mean()
     )
     penalty = 0.0
-    for points, labels in ((x, y), (x_adv, y_adv)):
+    for points, labels in ((x, y), (x_adv[fake], y_adv[fake])):
         points = points.clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(defense.critic(points, labels).sum(), points)
         penalty = penalty + ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -112,22 +115,83 @@ def test_critic_loss_matches_its_formula():
     torch.testing.assert_close(parts["critic_loss"], gan + 10.0 * penalty)
 
 
-def test_critic_term_reaches_the_classifier_through_the_attack():
-    defense = make_defense(lambda_rec=0.0)
-    x, y = torch.rand(16, 1, 4, 4), torch.arange(16) % 3
+def game_inputs(defense: AdversaryCritic, x: torch.Tensor):
     logits = defense(x)
     defense.update_confidence(logits)
     target = defense.attack_targets(x, logits)
     x_adv = defense.attack(defense, x, target, defense.class_confidence[target])
-    y_adv = defense(x_adv).argmax(dim=1)
-    parts = defense.classifier_loss(x, y, logits, x_adv, y_adv)
+    return logits, x_adv, defense(x_adv).argmax(dim=1)
+
+
+def test_critic_term_reaches_the_classifier_through_the_attack():
+    defense = make_defense(lambda_rec=0.0)
+    x, y = torch.rand(16, 1, 4, 4), torch.arange(16) % 3
+    logits, x_adv, y_adv = game_inputs(defense, x)
+    parts = defense.classifier_loss(x, y, logits, logits, x_adv, y_adv)
     assert parts["changed"] > 0
     grads = torch.autograd.grad(parts["gan"], list(defense.backbone.parameters()))
     assert sum(g.abs().sum() for g in grads) > 0
-    squared = defense.classifier_loss(x, y, logits, x_adv, y_adv)["rec"]
-    defense.cycle_loss = "norm"
-    norm = defense.classifier_loss(x, y, logits, x_adv, y_adv)["rec"]
+    norm = defense.classifier_loss(x, y, logits, logits, x_adv, y_adv)["rec"]
+    defense.cycle_loss = "squared"
+    squared = defense.classifier_loss(x, y, logits, logits, x_adv, y_adv)["rec"]
     assert norm > 0 and squared > 0 and not torch.isclose(norm, squared)
+
+
+def test_the_regularisers_average_over_the_changed_points_only():
+    defense = make_defense(lambda_gan=1.0, lambda_rec=0.0).eval()  # eval: no critic noise
+    x, y = torch.rand(16, 1, 4, 4), torch.arange(16) % 3
+    logits, x_adv, y_adv = game_inputs(defense, x)
+    changed = y_adv != logits.argmax(dim=1)
+    y_adv = torch.where(torch.arange(16) < 4, logits.argmax(dim=1), y_adv)  # four points unchanged
+    changed = changed & (torch.arange(16) >= 4)
+    parts = defense.classifier_loss(x, y, logits, logits, x_adv, y_adv)
+    expected = F.softplus(-defense.critic(x_adv[changed], y_adv[changed])).mean()
+    torch.testing.assert_close(parts["gan"], expected)
+    torch.testing.assert_close(parts["changed"], changed.float().mean())
+
+
+def test_the_papers_choices_are_the_defaults():
+    defense = make_defense()
+    assert (defense.cycle_loss, defense.fake_samples, defense.attack.detach_iterates) == (
+        "norm",
+        "changed",
+        False,
+    )
+    assert defense.attack_mode == "eval"
+
+
+class ModeRecordingCritic(AdversaryCritic):
+    """Records the backbone's mode at each forward pass of a training step."""
+
+    def training_step(self, batch, batch_idx):
+        self.modes = []
+        hook = self.backbone.register_forward_hook(
+            lambda module, args, out: self.modes.append(module.training)
+        )
+        super().training_step(batch, batch_idx)
+        hook.remove()
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_the_attacks_run_in_attack_mode_and_leave_the_batch_norm_statistics_to_the_training_pass(mode):
+    torch.manual_seed(0)
+    backbone = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 16),
+        torch.nn.BatchNorm1d(16),
+        torch.nn.ReLU(),
+        torch.nn.Linear(16, 3),
+    )
+    defense = ModeRecordingCritic(
+        backbone, Critic(1, 3, 4, [16, 16]), num_classes=3, pretrain_epochs=0, attack_mode=mode
+    )
+    trainer = fit(defense, epochs=1)
+    assert trainer.global_step == 4  # 2 batches x (critic step + classifier step)
+    assert defense.modes[0] is True  # the training pass
+    assert all(training is (mode == "train") for training in defense.modes[1:])
+    assert len(defense.modes) > 10  # reference, targets, unrolled attack, y_adv, cycle attack
+    assert backbone[2].num_batches_tracked == 2  # one update per step: the training pass alone
+    assert all(m.training for m in defense.modules())
 
 
 def test_invalid_settings_are_rejected():
@@ -137,6 +201,10 @@ def test_invalid_settings_are_rejected():
         make_defense(target="least_likely")
     with pytest.raises(ValueError, match="cycle_loss"):
         make_defense(cycle_loss="l1")
+    with pytest.raises(ValueError, match="fake_samples"):
+        make_defense(fake_samples="some")
+    with pytest.raises(ValueError, match="attack_mode"):
+        make_defense(attack_mode="test")
     with pytest.raises(ValueError, match="confidence_decay"):
         make_defense(confidence_decay=1.0)
     with pytest.raises(ValueError, match="critic has 10 outputs"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from functools import partial
 from pathlib import Path
@@ -10,7 +11,7 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.strategies import DDPStrategy
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from lit_robust.defenses import AdversaryCritic
 from lit_robust.models import MLP, Critic
@@ -57,3 +58,50 @@ def test_two_processes_train_the_critic_game_in_sync(tmp_path):
     for part in ("backbone.", "critic."):
         assert any(not torch.equal(rank0[k], initial[k]) for k in rank0 if k.startswith(part)), part
     assert rank0["confidence_updates"] == 4  # 2 epochs x 2 steps
+
+
+class Halves(L.LightningDataModule):
+    """32 points in batches of 16 on one process; on two, each takes half of each batch, in order."""
+
+    def train_dataloader(self) -> DataLoader:
+        x = torch.rand(32, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+        dataset = TensorDataset(x, torch.arange(32) % 3)
+        if self.trainer.world_size == 1:
+            return DataLoader(dataset, batch_size=16)
+        sampler = DistributedSampler(
+            dataset, self.trainer.world_size, self.trainer.global_rank, shuffle=False
+        )
+        return DataLoader(dataset, batch_size=16 // self.trainer.world_size, sampler=sampler)
+
+
+def train_steps(defense: AdversaryCritic, directory: Path, devices: int) -> dict[str, torch.Tensor]:
+    """Two steps on the same 32 points, on one process or on two; rank 0's final state."""
+    strategy = DDPStrategy(find_unused_parameters=True, start_method="spawn") if devices > 1 else "auto"
+    trainer = L.Trainer(
+        max_epochs=1, limit_train_batches=2, accelerator="cpu", devices=devices, strategy=strategy,
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        callbacks=[SaveState(directory)], default_root_dir=directory,
+    )  # fmt: skip
+    trainer.fit(defense, datamodule=Halves())
+    return torch.load(directory / "0.pt")[2]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gloo process groups on CPU")
+def test_two_processes_take_the_steps_of_one_process_on_both_halves(tmp_path):
+    """The means over the changed points are global: two processes with half batches each take the same
+    steps as one process with the whole batches (a mean of per-process means would not)."""
+    torch.manual_seed(0)
+    defense = AdversaryCritic(
+        MLP(1, 3, 4, [16]),
+        Critic(1, 3, 4, [16, 16], input_noise=0.0, hidden_noise=0.0),  # deterministic
+        num_classes=3,
+        pretrain_epochs=0,
+        optimizer=partial(torch.optim.SGD, lr=0.5),
+        critic_optimizer=partial(torch.optim.SGD, lr=0.5),
+    )
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = train_steps(copy.deepcopy(defense), tmp_path / "one", devices=1)
+    two = train_steps(defense, tmp_path / "two", devices=2)
+    for name, value in one.items():
+        torch.testing.assert_close(two[name], value, msg=name, rtol=1e-3, atol=1e-3)

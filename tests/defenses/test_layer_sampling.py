@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from lit_robust.attacks import EOT, PGD
 from lit_robust.data import SyntheticImages
 from lit_robust.defenses import RandomLayerSampling
-from lit_robust.models import MLP, LayerSampledEnsemble
+from lit_robust.models import MLP, LayerSampledEnsemble, ResNet18
 
 CLASSES = 4
 
@@ -27,7 +27,24 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
 def test_backbone_becomes_a_layer_sampled_ensemble():
     model = make_model(num_models=3)
     assert isinstance(model.ensemble, LayerSampledEnsemble)
-    assert model.ensemble.num_models == 3 and model.ensemble.num_stages == 3
+    assert model.ensemble.num_models == 3 and model.ensemble.num_units == 3
+    assert make_model(granularity="stage").ensemble.units == [["1"], ["4"], ["7"]]
+
+
+def test_a_training_step_of_a_residual_backbone_trains_the_sampled_layers_of_each_sub_model():
+    backbone = ResNet18(in_channels=1, num_classes=CLASSES, input_size=8)
+    model = RandomLayerSampling(backbone, num_classes=CLASSES, mean=[0.5], std=[0.25], train_samples=3)
+    ensemble = model.ensemble.train()
+    x, y = torch.rand(4, 1, 8, 8), torch.randint(0, CLASSES, (4,))
+    torch.manual_seed(5)
+    model.training_loss(x, y).loss.backward()
+    torch.manual_seed(5)
+    paths = torch.stack([ensemble.sample_paths(1)[0] for _ in range(3)])  # the same 3 draws
+    assert ensemble.num_units == 21
+    for unit, names in enumerate(ensemble.units):
+        for m, sub_model in enumerate(ensemble.models):
+            grads = [p.grad for name in names for p in sub_model.get_submodule(name).parameters()]
+            assert all((g is not None) == bool((paths[:, unit] == m).any()) for g in grads)
 
 
 def test_mse_loss_of_the_mean_prediction_and_the_eq7_decomposition():
