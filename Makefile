@@ -1,10 +1,15 @@
-# make demo: set up .venv if needed, train the quick-start config on Fashion-MNIST (CPU), test it, print the logs' place.
+# make demo: set up .venv if needed, then the user's own chain: lit-robust fit the quick-start config on
+#            Fashion-MNIST (CPU) && lit-robust test its last checkpoint; logs in lightning_logs/quickstart/demo.
+#            DEMO_ARGS adds lit-robust arguments to both commands (e.g. DEMO_ARGS=--trainer.max_epochs=1).
 # make test: set up .venv if needed and run the test suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
+QUICKSTART ?= configs/quickstart.yaml
+DEMO_RUN := lightning_logs/quickstart/demo
+DEMO_ARGS ?=
 
 .PHONY: demo test lint format data clean
 
@@ -25,7 +30,11 @@ data:
 	fi
 
 demo: $(STAMP) data
-	$(BIN)/python tools/demo.py --config configs/quickstart.yaml
+	rm -rf $(DEMO_RUN)
+	$(BIN)/lit-robust fit --config $(QUICKSTART) --trainer.logger.init_args.version=demo $(DEMO_ARGS) \
+		&& $(BIN)/lit-robust test --config $(QUICKSTART) --ckpt_path $(DEMO_RUN)/checkpoints/last.ckpt $(DEMO_ARGS)
+	@echo "Logs of the run and its test: $(DEMO_RUN). Browse them with:"
+	@echo "  $(BIN)/tensorboard --logdir lightning_logs   (then open http://localhost:6006)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -14,7 +14,9 @@ import sys
 import textwrap
 from typing import Any
 
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _InstantiatorFn
+import yaml
+from jsonargparse import Namespace
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _get_module_type, _InstantiatorFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that their classes' short names resolve in configs.
@@ -23,20 +25,43 @@ import lit_robust.callbacks
 import lit_robust.losses
 import lit_robust.models  # noqa: F401
 from lit_robust.callbacks.preemption import SIGTERM_EXIT_STATUS, PreemptionCheckpoint
+from lit_robust.checkpoint_run import log_into_checkpoint_run
 from lit_robust.cli_links import LinkingArgumentParser, forget_skipped_links, link_data_to_model
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import check_backbone_fits
+from lit_robust.upstream_warnings import ignore_lightning_leafspec_warning
 from lit_robust.validation import check_checkpoint_file
 
 DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
+DESCRIPTION = (
+    "lit-robust: train and evaluate adversarially robust image classifiers (lit_robust defenses, datamodules "
+    "and attack-evaluation callbacks) from YAML configs. Example: lit-robust fit --config "
+    "configs/quickstart.yaml; then lit-robust test --config configs/quickstart.yaml --ckpt_path "
+    "lightning_logs/quickstart/version_0/checkpoints/last.ckpt."
+)
+
+
+class RobustArgumentParser(LinkingArgumentParser):
+    """The CLI's parser: factory functions as backbones (``cli_links``), and Lightning's ``skip_none``
+    keyword passed to jsonargparse under its new name (``skip_unset``)."""
+
+    def dump(self, *args: Any, skip_none: bool | None = None, **kwargs: Any) -> str:
+        return super().dump(*args, **_skip_unset(skip_none, kwargs))
+
+    def save(self, *args: Any, skip_none: bool | None = None, **kwargs: Any) -> None:
+        super().save(*args, **_skip_unset(skip_none, kwargs))
+
+
+def _skip_unset(skip_none: bool | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return kwargs if skip_none is None else {"skip_unset": skip_none, **kwargs}
 
 
 class RobustCLI(LightningCLI):
     """LightningCLI with the datamodule's metadata linked into the model."""
 
-    def __init__(self, *args: Any, parser_class: type = LinkingArgumentParser, **kwargs: Any) -> None:
-        """LightningCLI's arguments; the parser also takes factory functions as backbones (``cli_links``)."""
+    def __init__(self, *args: Any, parser_class: type = RobustArgumentParser, **kwargs: Any) -> None:
+        """LightningCLI's arguments, with :class:`RobustArgumentParser` as the parser."""
         super().__init__(*args, parser_class=parser_class, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -51,17 +76,45 @@ class RobustCLI(LightningCLI):
         if data is not None:
             check_backbone_fits(self.model.backbone, data.in_channels, data.input_size, data.num_classes)
 
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        kwargs.setdefault("description", DESCRIPTION)  # the main parser's; subcommands bring their own
+        return super().init_parser(**kwargs)
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        # ``run_cli(args)`` is documented to replace ``sys.argv[1:]`` by ``args`` (a script with arguments of
+        # its own calls it so): Lightning's warning about getting both does not apply.
+        if isinstance(args, (dict, Namespace)):
+            self.config = parser.parse_object(args)
+        else:
+            self.config = parser.parse_args(args)
+
     def _add_instantiators(self) -> None:
+        """Nothing: jsonargparse deprecated parser-wide instantiators; :meth:`instantiate_classes` passes them
+        to the ``instantiate`` call instead."""
+
+    def instantiate_classes(self) -> None:
         # Lightning hands the run's ``model``/``data`` config, as hyper-parameters, to every LightningModule
         # or LightningDataModule the parser builds, so a datamodule nested in a wrapper (``base:``) would get
         # the wrapper's. Only the top-level class gets them here; nested ones save their own arguments.
-        for key, class_type, subclasses in (
-            ("model", self._model_class, self.subclass_mode_model),
-            ("data", self._datamodule_class, self.subclass_mode_data),
-        ):
-            self.parser.add_instantiator(
-                _TopLevelInstantiator(cli=self, key=key), class_type, subclasses=subclasses
+        instantiators = [
+            (_TopLevelInstantiator(cli=self, key=key), _get_module_type(class_type), subclasses)
+            for key, class_type, subclasses in (
+                ("model", self._model_class, self.subclass_mode_model),
+                ("data", self._datamodule_class, self.subclass_mode_data),
             )
+        ]
+        self.config_init = self.parser.instantiate(self.config, instantiators=instantiators)
+        self.datamodule = self._get(self.config_init, "data")
+        self.model = self._get(self.config_init, "model")
+        self._add_configure_optimizers_method_to_model(self.subcommand)
+        self.trainer = self.instantiate_trainer()
+
+    def before_instantiate_classes(self) -> None:
+        # ``validate``/``test``/``predict`` of a checkpoint log beside the run that wrote it (a ``test/``
+        # folder in it, for example), with their config.yaml there.
+        if self.subcommand not in (None, "fit"):
+            config = self.config[self.subcommand]
+            log_into_checkpoint_run(config.trainer, config.get("ckpt_path"), sub_dir=self.subcommand)
 
     def _parse_ckpt_path(self) -> None:
         # Lightning reads the hyper-parameters of --ckpt_path right after parsing: check the file first.
@@ -73,7 +126,12 @@ class RobustCLI(LightningCLI):
         # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
         # asserts that every parent key exists. A nested class whose arguments are all link targets (a
         # backbone taking only in_channels, num_classes and input_size) is dumped without ``init_args``.
-        super()._dump_config()
+        if hasattr(self, "config_dump"):
+            return
+        dump = yaml.safe_load(
+            self.parser.dump(self.config, skip_link_targets=False, skip_unset=False, format="yaml")
+        )
+        self.config_dump = dump[self.config.subcommand] if "subcommand" in self.config else dump
         _add_empty_init_args(self.config_dump)
 
 
@@ -119,6 +177,7 @@ def run_cli(args: list[str] | None = None) -> RobustCLI:
     see it. A fit stopped by SIGTERM saves a resumable checkpoint (:class:`~lit_robust.callbacks.
     PreemptionCheckpoint`, added to every run) and ends with ``SystemExit(143)``.
     """
+    ignore_lightning_leafspec_warning()
     try:
         return RobustCLI(
             RobustClassifier,

@@ -47,6 +47,8 @@ def test_help_lists_the_subcommands(capsys):
     out = capsys.readouterr().out
     for command in ("fit", "validate", "test", "predict"):
         assert command in out
+    assert "lit-robust: train and evaluate adversarially robust image classifiers" in " ".join(out.split())
+    assert "Lightning Trainer command line tool" not in out
 
 
 def test_print_config_of_the_quickstart(capsys):

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
+from matplotlib.figure import Figure
 from torch import Tensor
 
-from lit_robust.attacks.base import Norm
-from lit_robust.callbacks.schedule import evaluation_due
+from lit_robust.attacks.base import Norm, flat_norm
+from lit_robust.callbacks.progress import AttackProgress, console_print
+from lit_robust.callbacks.schedule import evaluation_due, final_validation, warn_if_never_due
 from lit_robust.callbacks.subset import EvaluationSubset
-from lit_robust.callbacks.tensorboard import log_examples, log_figure, log_text
+from lit_robust.callbacks.tensorboard import log_custom_scalars, log_figure, log_hp_metric, log_text
 from lit_robust.evaluation.engine import BlockEvaluator
-from lit_robust.evaluation.plan import AttackFn, Epsilons, make_plan
-from lit_robust.evaluation.plots import accuracy_figure
-from lit_robust.evaluation.results import Kind, Summary
+from lit_robust.evaluation.plan import UNBOUNDED_LINF, WORST, AttackFn, Epsilons, format_eps, make_plan
+from lit_robust.evaluation.plots import CLEAN, accuracy_figure, examples_figure
+from lit_robust.evaluation.results import Column, Kind, Summary
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
+from lit_robust.evaluation.table import accuracy_table
 from lit_robust.validation import check_callback_settings
+
+NORM_SUBSCRIPTS = {"Linf": "inf", "L2": "2", "L1": "1"}
 
 
 class RobustnessEvaluation(Callback):
@@ -42,8 +49,14 @@ class RobustnessEvaluation(Callback):
     ``eps=inf`` accuracy is the share of points they failed on), ``{stage}/robust_eval/clean_acc`` (on the
     subset), ``{stage}/robust_eval/seconds`` (the slowest rank) and, with sanity checks,
     ``{stage}/robust_eval/sanity_flags`` (the number of failed checks, each also warned). With a
-    TensorBoard logger: a figure of accuracy against epsilon, a grid of clean and adversarial images and the
-    flags' messages.
+    TensorBoard logger: a figure of accuracy against epsilon, a figure of the clean images and each attack's
+    examples with the model's predictions (:func:`lit_robust.evaluation.plots.examples_figure`) and the
+    flags' messages; from validation, a Custom Scalars layout (one chart per epsilon with every attack, the
+    worst case and the clean accuracy over the steps, one chart of the worst case at every epsilon) and, at
+    the end of a fit, ``hp_metric``: the final worst-case accuracy at ``hp_metric_eps``.
+
+    On the console (global rank 0): a progress bar of the attack phase (where the trainer shows its own) and,
+    after each evaluation, a table of the clean, per-attack and worst-case accuracies by epsilon.
 
     Args:
         attacks: attacks by name (lit_robust attacks, or any callable ``(model, x, y) -> x_adv``).
@@ -57,11 +70,16 @@ class RobustnessEvaluation(Callback):
         tolerance: accuracy difference (a fraction) that makes a sanity check fail.
         seed: seed of the attacks' per-block generators (``None``: each attack's own seeding).
         log_images: log clean and adversarial images to TensorBoard.
-        num_images: images per row of that grid.
+        num_images: images per column of that figure.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         worst_case_only: run the bounded attacks of the grid's norm as a cascade that gives their worst case
             alone, without their own curves (see :mod:`lit_robust.evaluation.plan`): cheaper, the same or a
             lower worst-case accuracy.
+        at_fit_end: also evaluate in the fit's last validation loop (the final model), whatever
+            ``every_n_epochs`` (see :func:`lit_robust.callbacks.schedule.final_validation`).
+        hp_metric_eps: the epsilon of ``hp_metric`` (``None``: the grid's largest, leaving out the sanity
+            checks' eps 1).
+        print_table: print the table of each evaluation on the console.
     """
 
     log_group = "robust_eval"
@@ -83,6 +101,9 @@ class RobustnessEvaluation(Callback):
         num_images: int = 8,
         log_figure: bool = True,
         worst_case_only: bool = False,
+        at_fit_end: bool = True,
+        hp_metric_eps: float | None = None,
+        print_table: bool = True,
     ) -> None:
         check_callback_settings(
             attacks, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
@@ -98,12 +119,20 @@ class RobustnessEvaluation(Callback):
         self.seed = seed
         self.num_images = num_images if log_images else 0
         self.log_figure = log_figure
+        self.at_fit_end = at_fit_end
+        grid = [e for e in self.plan.grid if not (self.plan.added_unbounded and e == UNBOUNDED_LINF)]
+        self.hp_metric_eps = max(grid, default=None) if hp_metric_eps is None else hp_metric_eps
+        self.print_table = print_table
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
         self.flags: list[SanityFlag] = []
         self._active = False
+        self._layout_written = False
 
     # ---------------------------------------------------------------------------------------------- hooks
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        warn_if_never_due(trainer, type(self).__name__, self.every_n_epochs, self.at_fit_end)
+
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start(trainer, trainer.val_dataloaders)
 
@@ -147,7 +176,7 @@ class RobustnessEvaluation(Callback):
         return {False: BlockEvaluator(pl_module, self.plan, seed=self.seed)}
 
     def _start(self, trainer: L.Trainer, loaders: Any) -> None:
-        self._active = evaluation_due(trainer, self.every_n_epochs)
+        self._active = evaluation_due(trainer, self.every_n_epochs, self.at_fit_end)
         if self._active:
             loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
             self.subset.reset(trainer.global_rank, trainer.world_size, loader)
@@ -155,21 +184,53 @@ class RobustnessEvaluation(Callback):
     def _evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         start = time.perf_counter()
         with torch.inference_mode(False), trainer.precision_plugin.forward_context():
-            x, y = self.subset.gather(trainer.strategy)
+            x, y = self.subset.gather()
             evaluators = self.evaluators(pl_module)
             accumulators = {t: SummaryAccumulator(self.plan, t, device=x.device) for t in evaluators}
             examples: dict[str, Tensor] = {}
-            for block in range(trainer.global_rank, -(-len(x) // self.batch_size), trainer.world_size):
-                xb, yb = (t[block * self.batch_size : (block + 1) * self.batch_size] for t in (x, y))
-                for transfer, evaluator in evaluators.items():
-                    evaluator.keep_examples = self.num_images if block == 0 else 0
-                    accumulators[transfer].update(evaluator(xb, yb, block))
-                    if transfer == (self.accuracy_kind == "transfer_acc") and block == 0:
-                        examples = evaluator.examples
+            blocks = range(trainer.global_rank, -(-len(x) // self.batch_size), trainer.world_size)
+            share = sum(len(y[b * self.batch_size : (b + 1) * self.batch_size]) for b in blocks)
+            with AttackProgress(trainer, f"{self.log_group.replace('_', ' ')} ({stage})", share) as progress:
+                # A rank without a block of its own evaluates an empty one, so that its metrics hold updates.
+                for block in blocks or [len(x) // self.batch_size + 1]:
+                    xb, yb = (t[block * self.batch_size : (block + 1) * self.batch_size] for t in (x, y))
+                    for transfer, evaluator in evaluators.items():
+                        evaluator.keep_examples = self.num_images if block == 0 else 0
+                        evaluator.on_attack = progress.attack
+                        accumulators[transfer].update(evaluator(xb, yb, block))
+                        if transfer == (self.accuracy_kind == "transfer_acc") and block == 0:
+                            examples = evaluator.examples
+                    progress.advance(len(yb))
             self.summary = {c: v for acc in accumulators.values() for c, v in acc.compute().items()}
+            figure = self._examples_figure(pl_module, x[: self.num_images], y[: self.num_images], examples)
         self.flags = run_sanity_checks(self.summary, self.plan, self.tolerance) if self.sanity_checks else []
         seconds = time.perf_counter() - start
-        self._log(trainer, pl_module, stage, seconds, x[: self.num_images], examples)
+        self._log(trainer, pl_module, stage, seconds, len(x), figure)
+
+    def _examples_figure(
+        self, pl_module: L.LightningModule, clean: Tensor, labels: Tensor, examples: dict[str, Tensor]
+    ) -> Figure | None:
+        """The clean images and each attack's examples with the model's predictions (``None``: no images)."""
+        if not (self.num_images and examples and len(clean)):
+            return None
+        columns = {CLEAN: clean, **{self._column_name(name): images for name, images in examples.items()}}
+        with torch.no_grad():
+            predictions = {name: pl_module(images).argmax(dim=-1) for name, images in columns.items()}
+        captions = {}
+        for name, images in examples.items():
+            norm = self.plan[name].norm or self.plan.norm
+            sizes = flat_norm(images.float() - clean.float(), norm)
+            captions[self._column_name(name)] = [
+                f"|d|{NORM_SUBSCRIPTS.get(norm, norm)}={v:.3g}" for v in sizes
+            ]
+        return examples_figure(columns, labels, predictions, captions)
+
+    def _column_name(self, attack: str) -> str:
+        planned = self.plan[attack]
+        if planned.kind == "minimum_norm":
+            return f"{attack} (unbounded)"
+        bounded = [e for e in planned.epsilons if e is not None]
+        return f"{attack} eps<={format_eps(max(bounded))}" if bounded else attack
 
     def _log(
         self,
@@ -177,14 +238,13 @@ class RobustnessEvaluation(Callback):
         pl_module: L.LightningModule,
         stage: str,
         seconds: float,
-        clean: Tensor,
-        examples: dict[str, Tensor],
+        num_points: int,
+        examples: Figure | None,
     ) -> None:
         values = {f"{stage}/{self.log_group}/seconds": seconds}
         for column, value in self.summary.items():
             if column.kind in self.logged_kinds:
-                name = f"{self.log_group}/clean_acc" if column.kind == "clean_acc" else column.name
-                values[f"{stage}/{name}"] = value
+                values[f"{stage}/{self._log_name(column)}"] = value
         if self.sanity_checks:
             values[f"{stage}/{self.log_group}/sanity_flags"] = float(len(self.flags))
         # Every rank holds the same synchronised values (the time differs): "max" keeps them exact.
@@ -193,9 +253,44 @@ class RobustnessEvaluation(Callback):
             warn_flags(self.flags)
         if self.flags:
             log_text(trainer, f"{stage}/{self.log_group}/sanity", [str(f) for f in self.flags])
+        title = f"{stage} {self.accuracy_kind.replace('_', ' ')}, {evaluated_model(trainer)}"
         if self.log_figure:
-            title = f"{self.accuracy_kind.replace('_', ' ')}, epoch {trainer.current_epoch}"
             figure = accuracy_figure(self.summary, self.accuracy_kind, self.plan.norm, title)
             log_figure(trainer, f"{stage}/{self.log_group}/accuracy_vs_eps", figure)
-        if self.num_images and examples:
-            log_examples(trainer, f"{stage}/{self.log_group}/examples", clean, examples)
+        if examples is not None:
+            log_figure(trainer, f"{stage}/{self.log_group}/examples", examples)
+        if stage == "val" and not self._layout_written:  # test logs one point: no chart over epochs
+            log_custom_scalars(trainer, self._layout(stage))
+            self._layout_written = True
+        fitting = trainer.state.fn == TrainerFn.FITTING
+        worst = self.summary.get(Column(self.accuracy_kind, WORST, self.hp_metric_eps))
+        if fitting and worst is not None and final_validation(trainer):
+            log_hp_metric(trainer, worst)
+        if self.print_table:
+            clean = self.summary[Column("clean_acc")]
+            heading = (
+                f"{title}: {num_points} points, clean accuracy {clean:.2%}, {self.plan.norm}, {seconds:.1f} s"
+            )
+            console_print(trainer, "\n".join([heading, *accuracy_table(self.summary)]))
+
+    def _log_name(self, column: Column) -> str:
+        return f"{self.log_group}/clean_acc" if column.kind == "clean_acc" else column.name
+
+    def _layout(self, stage: str) -> dict[str, dict[str, list[str]]]:
+        """Custom Scalars charts: each epsilon's accuracies, and the worst case at every epsilon."""
+        accuracies = [c for c in self.summary if c.kind == self.accuracy_kind and c.eps is not None]
+        clean = f"{stage}/{self.log_group}/clean_acc"
+        by_eps: dict[str, list[str]] = {}
+        for column in sorted(accuracies, key=lambda c: c.eps):
+            by_eps.setdefault(f"eps={format_eps(column.eps)}", [clean]).append(f"{stage}/{column.name}")
+        worst = [f"{stage}/{c.name}" for c in sorted(accuracies, key=lambda c: c.eps) if c.attack == WORST]
+        charts = {"worst case at every eps": [clean, *worst]} if worst else {}
+        return {f"{stage} {self.accuracy_kind.replace('_', ' ')}": {**charts, **by_eps}}
+
+
+def evaluated_model(trainer: L.Trainer) -> str:
+    """Which model an evaluation sees: the epoch and step while fitting, else the checkpoint file (outside
+    ``fit`` Lightning does not restore the step, so it is left out)."""
+    if trainer.state.fn == TrainerFn.FITTING:
+        return f"epoch {trainer.current_epoch} (step {trainer.global_step})"
+    return Path(trainer.ckpt_path).name if trainer.ckpt_path else "the model as given"

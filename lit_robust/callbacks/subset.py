@@ -1,7 +1,8 @@
 """`EvaluationSubset`: the first ``num_samples`` points of an evaluation loader, collected as batches pass.
 
-With DDP, Lightning's evaluation ``DistributedSampler`` (``shuffle=False``) gives rank ``r`` of ``W`` the
-dataset indices ``r, r + W, r + 2W, ...`` and pads the last round with repeats of the first indices. The
+With DDP, the evaluation sampler (lit_robust's :class:`~lit_robust.data.sampler.ShardSampler`, or
+Lightning's ``DistributedSampler`` with ``shuffle=False``) gives rank ``r`` of ``W`` the dataset indices
+``r, r + W, r + 2W, ...``; Lightning's pads the last round with repeats of the first indices. The
 ``k``-th point a rank sees therefore has global index ``r + k * W``; a point is kept only if that index is
 below ``num_samples`` and below the dataset's length (the padding repeats have larger ones). The ranks'
 shares (``ceil`` or ``floor`` of ``num_samples / W``) are disjoint and together exactly the first
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 
 import torch
-from lightning.pytorch.strategies import Strategy
+import torch.distributed as dist
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torch.utils.data import DataLoader, DistributedSampler
@@ -66,17 +67,24 @@ class EvaluationSubset:
         with torch.inference_mode(False):
             self._parts.append((x[keep].clone(), y[keep].clone(), index[keep].clone()))
 
-    def gather(self, strategy: Strategy) -> tuple[Tensor, Tensor]:
+    def gather(self) -> tuple[Tensor, Tensor]:
         """The whole subset in dataset order, on every rank (every rank must call this)."""
         with torch.inference_mode(False):
             x, y, index = (torch.cat(parts) for parts in zip(*self._parts, strict=True))
             if self.world_size > 1:
                 x, y, index = (_pad(t, self.share, fill) for t, fill in ((x, 0), (y, 0), (index, -1)))
-                x, y, index = (strategy.all_gather(t).flatten(0, 1) for t in (x, y, index))
+                x, y, index = (_all_gather(t).flatten(0, 1) for t in (x, y, index))
                 keep = index >= 0
                 x, y, index = x[keep], y[keep], index[keep]
             order = index.argsort()
             return x[order], y[order]
+
+
+def _all_gather(t: Tensor) -> Tensor:
+    """Every rank's ``t`` (the same shape on each), stacked in rank order."""
+    parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, t.contiguous())
+    return torch.stack(parts)
 
 
 def _pad(t: Tensor, size: int, fill: int) -> Tensor:

@@ -80,8 +80,9 @@ class TransferEvaluation(RobustnessEvaluation):
         tolerance: accuracy difference (a fraction) that makes a sanity check fail.
         seed: seed of the attacks' per-block generators.
         log_images: log clean and transfer examples to TensorBoard.
-        num_images: images per row of that grid.
+        num_images: images per column of that figure.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
+        at_fit_end: also evaluate the final model of a fit, whatever ``every_n_epochs``.
 
     Raises:
         FileNotFoundError: if a source is a path that does not exist.
@@ -107,10 +108,11 @@ class TransferEvaluation(RobustnessEvaluation):
         log_images: bool = True,
         num_images: int = 8,
         log_figure: bool = True,
+        at_fit_end: bool = True,
     ) -> None:
         super().__init__(
             attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
-            log_images, num_images, log_figure,
+            log_images, num_images, log_figure, at_fit_end=at_fit_end,
         )  # fmt: skip
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         if not sources:

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
 from lit_robust.data.rng_state import global_rng_state, set_global_rng_state
-from lit_robust.data.sampler import EpochShuffle, EvaluationShard
+from lit_robust.data.sampler import EpochShuffle, ShardSampler
 from lit_robust.data.seeding import global_seed
 
 Split = Literal["train", "test"]
@@ -89,15 +89,17 @@ class InMemoryImageDataModule(LightningDataModule):
     (from about 55 MB for MNIST to about 300 MB for SVHN) and indexes its batches there: no worker
     processes and no host-to-device copy per batch. The loaders stay ordinary ``DataLoader`` objects with
     the same samplers, so the shuffling is the CPU path's for the same seed, and under DDP Lightning gives
-    each rank its ``DistributedSampler`` shard as usual. A wrapper (constant perturbations, pixel redrawn)
-    serves its base's loaders, so set the option on the base; the wrapper passes its trainer on to the base
-    (see :attr:`trainer`). Outside a Trainer the data stays on the CPU.
+    each rank its ``DistributedSampler`` shard of the training data as usual. Under DDP the validation,
+    test and predict loaders use a :class:`~lit_robust.data.sampler.ShardSampler`: every point exactly once
+    over the ranks (Lightning's sampler would repeat some to even out the shards). A wrapper (constant
+    perturbations, pixel redrawn) serves its base's loaders, so set the option on the base; the wrapper
+    passes its trainer on to the base (see :attr:`trainer`). Outside a Trainer the data stays on the CPU.
 
     Runs resume exactly: the training order of each epoch follows from the global seed (``seed_everything``),
     ``seed`` and the epoch (:class:`~lit_robust.data.sampler.EpochShuffle`), and :meth:`state_dict` puts the
     global random state in every checkpoint, so a run resumed from ``last.ckpt`` is bit-identical to an
     uninterrupted one on the CPU. Under DDP the evaluation loaders give each rank an unpadded share
-    (:class:`~lit_robust.data.sampler.EvaluationShard`), so ``val/acc`` is the single-process value.
+    (:class:`~lit_robust.data.sampler.ShardSampler`), so ``val/acc`` is the single-process value.
 
     Subclasses set the metadata and implement :meth:`load_split`; those that read files also implement
     :meth:`find_raw_dir`, :meth:`missing_data_message` and, when they can, :meth:`download`.
@@ -242,7 +244,11 @@ class InMemoryImageDataModule(LightningDataModule):
         if self.hparams.device_resident and self.trainer is not None:
             dataset = dataset.to(self.trainer.strategy.root_device)
         workers = self.hparams.num_workers
-        order = EpochShuffle(dataset, (global_seed(), self.hparams.seed)) if shuffle else self._shard(dataset)
+        shards = self.trainer.distributed_sampler_kwargs if self.trainer is not None and not shuffle else None
+        if shuffle:
+            order = EpochShuffle(dataset, (global_seed(), self.hparams.seed))
+        else:
+            order = ShardSampler(dataset, shards["num_replicas"], shards["rank"]) if shards else None
         return DataLoader(
             dataset,
             batch_size=batch_size,
@@ -252,13 +258,6 @@ class InMemoryImageDataModule(LightningDataModule):
             persistent_workers=workers > 0,
             collate_fn=keep_batch,
         )
-
-    def _shard(self, dataset: Dataset) -> EvaluationShard | None:
-        """Under DDP, this rank's share of an evaluation set, unpadded (see :class:`EvaluationShard`)."""
-        trainer = self.trainer
-        if trainer is None or trainer.world_size == 1:
-            return None
-        return EvaluationShard(dataset, trainer.world_size, trainer.global_rank)
 
     @property
     def _eval_batch_size(self) -> int:

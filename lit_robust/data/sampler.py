@@ -1,15 +1,14 @@
-"""Samplers of the datamodules: a resumable training order, and evaluation shards without padding.
+"""Samplers of the datamodules: a resumable training order, and evaluation shards without repeats.
 
-`EpochShuffle`: a training order fixed by a seed and the epoch, however often the loader is iterated.
+`EpochShuffle`: a training order fixed by a seed and the epoch, however often the loader is iterated. A plain
+shuffling ``DataLoader`` draws each order from the global RNG when it is iterated, so the order depends on
+everything drawn before and on how often Lightning iterated the loader; a run resumed from a checkpoint gets
+other orders than the uninterrupted run. Here each epoch's order is a function of ``key`` and the epoch
+alone. Lightning sets the epoch (``set_epoch``) before every training epoch, and under DDP it replaces this
+sampler, a ``RandomSampler``, by its ``DistributedSampler``, whose order is likewise a function of the
+global seed and the epoch.
 
-A plain shuffling ``DataLoader`` draws each order (and its workers' base seed) from the global RNG when it
-is iterated, so the order depends on everything drawn before and on how often Lightning iterated the
-loader; a run resumed from a checkpoint gets other orders than the uninterrupted run. Here each epoch's
-order is a function of ``key`` and the epoch alone. Lightning sets the epoch (``set_epoch``) before every
-training epoch, and under DDP it replaces this sampler, a ``RandomSampler``, by its ``DistributedSampler``,
-whose order is likewise a function of the global seed and the epoch.
-
-`EvaluationShard`: under DDP, the evaluation loaders' shards, which together hold every point exactly once.
+`ShardSampler`: each process's share of an evaluation set, every point exactly once over the processes.
 """
 
 from __future__ import annotations
@@ -45,23 +44,26 @@ class EpochShuffle(RandomSampler):
         return iter(order.tolist())
 
 
-class EvaluationShard(DistributedSampler):
-    """Rank ``r`` of ``W`` gets points ``r, r + W, ...`` of an evaluation set, without the padding of a plain
-    ``DistributedSampler`` (which repeats up to ``W - 1`` points so that every rank gets as many): counts
-    summed across ranks, and Lightning's ``sync_dist`` means (weighted by batch size), are then exactly the
-    single-process values. Ranks may get one batch more or less, so the evaluation loop must not run
-    collective operations per batch (lit_robust's metrics and callbacks synchronise at the epoch's end).
+class ShardSampler(DistributedSampler):
+    """Rank ``r`` of ``W`` gets the indices ``r, r + W, r + 2W, ...`` below the dataset's length, in order.
+
+    Unlike Lightning's evaluation ``DistributedSampler`` it does not pad the last round with repeated points,
+    so metrics summed over processes count each point once, as on one device (the shards differ by at most
+    one point). Being a ``DistributedSampler`` already, Lightning keeps it as given.
 
     Args:
-        dataset: the evaluation set.
-        num_replicas: the number of processes, ``W``.
-        rank: this process's global rank, ``r``.
+        dataset: the evaluation dataset.
+        num_replicas: the number of processes.
+        rank: this process's global rank.
     """
 
     def __init__(self, dataset: Sized, num_replicas: int, rank: int) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)  # type: ignore[arg-type]
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
         self.num_samples = len(range(rank, len(dataset), num_replicas))
         self.total_size = len(dataset)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(range(self.rank, self.total_size, self.num_replicas))
+        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+
+    def __len__(self) -> int:
+        return self.num_samples

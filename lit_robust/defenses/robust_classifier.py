@@ -143,7 +143,7 @@ class RobustClassifier(L.LightningModule):
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         metrics.update(logits, y)
         self.losses[stage].update(F.cross_entropy(logits, y), weight=len(y))
-        self.log(f"{stage}/loss", self.losses[stage], batch_size=len(y))
+        self.log(f"{stage}/loss", self.losses[stage], batch_size=len(y), metric_attribute=f"losses.{stage}")
         self.log_dict(metrics, prog_bar=stage == "val", batch_size=len(y))
 
     def configure_optimizers(self) -> Any:

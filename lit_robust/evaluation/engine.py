@@ -13,7 +13,7 @@ spread over processes.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -36,6 +36,7 @@ class BlockEvaluator:
         seed: seed of the generators passed to lit_robust ``Attack`` calls; ``None`` passes none (each attack
             then uses its own ``seed`` or the global RNG).
         keep_examples: keep the adversarial examples of the first this many points of each block.
+        on_attack: called with the attack's name and epsilon before each attack call (progress display).
     """
 
     model: Model
@@ -43,6 +44,7 @@ class BlockEvaluator:
     source: Model | None = None
     seed: int | None = 0
     keep_examples: int = 0
+    on_attack: Callable[[str, Eps], None] | None = None
     examples: dict[str, Tensor] = field(default_factory=dict, init=False)
     """Attack name -> adversarial examples of the last block's first points: the last point each attack
     produced (for a sweep, the example that broke the point or the one at the largest epsilon)."""
@@ -109,6 +111,8 @@ class BlockEvaluator:
         self, planned: PlannedAttack, eps: Eps, x: Tensor, y: Tensor, index: Tensor, block: int
     ) -> tuple[Tensor, Tensor]:
         """Attacks the points ``index``; returns which of them the model now misclassifies, and x_adv."""
+        if self.on_attack is not None:
+            self.on_attack(planned.name, eps)
         attack = planned.at(eps, early_stop=self.source is None)
         x_in, y_in = x[index], y[index]
         with torch.enable_grad():

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from matplotlib.figure import Figure
 
-from lit_robust.evaluation.plan import EvaluationPlan, format_eps
+from lit_robust.evaluation.plan import EvaluationPlan
 from lit_robust.evaluation.plots import accuracy_figure
 from lit_robust.evaluation.results import Column, PointResults, Summary
 from lit_robust.evaluation.sanity import SanityFlag
 from lit_robust.evaluation.summary import summarize
+from lit_robust.evaluation.table import accuracy_table
 
 
 @dataclass
@@ -72,26 +72,11 @@ class RobustnessReport:
 
     def __str__(self) -> str:
         summary = self.summary
-        accuracies = {c: v for c, v in summary.items() if c.kind in ("robust_acc", "transfer_acc")}
-        epsilons = sorted({c.eps for c in accuracies}, key=lambda e: -math.inf if e is None else e)
-        rows = list(dict.fromkeys((c.kind, c.attack) for c in accuracies))
-        header = ["attack", *("own eps" if e is None else f"eps={format_eps(e)}" for e in epsilons)]
-        table = [header]
-        for kind, attack in rows:
-            label = f"{attack} (transfer)" if kind == "transfer_acc" else attack
-            cells = [summary.get(Column(kind, attack, e)) for e in epsilons]
-            table.append([label, *("" if v is None else f"{v:.2%}" for v in cells)])
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         clean = summary[Column("clean_acc")]
         lines = [
             f"RobustnessReport: {self.num_samples} points, clean accuracy {clean:.2%}, "
             f"grid in {self.plan.norm}, {self.seconds:.1f} s",
-            *(
-                "  ".join(
-                    [row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))]
-                )
-                for row in table
-            ),
+            *accuracy_table(summary),
         ]
         lines += [f"rho/{c.attack}: {v:.4f}" for c, v in summary.items() if c.kind == "rho"]
         lines += [f"sanity flag {flag}" for flag in self.flags]

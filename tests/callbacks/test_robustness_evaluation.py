@@ -8,6 +8,7 @@ import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.custom_scalar import layout_pb2
 from torch.utils.data import DataLoader, TensorDataset
 
 from lit_robust.attacks import FGSM, PGD, DeepFool
@@ -57,7 +58,7 @@ def test_fit_writes_scalars_figure_and_images_to_tensorboard(tmp_path):
     callback = RobustnessEvaluation(
         attacks(), EPSILONS, every_n_epochs=2, num_samples=24, batch_size=12, sanity_checks=True, num_images=4
     )
-    logger = TensorBoardLogger(tmp_path, name="tb")
+    logger = TensorBoardLogger(tmp_path, name="tb", default_hp_metric=False)
     trainer = make_trainer(
         tmp_path, max_epochs=3, logger=logger, callbacks=[callback], num_sanity_val_steps=2
     )
@@ -77,13 +78,65 @@ def test_fit_writes_scalars_figure_and_images_to_tensorboard(tmp_path):
     ):
         assert tag in scalars, tag
     assert {"val/robust_eval/accuracy_vs_eps", "val/robust_eval/examples"} <= set(images)
-    # every_n_epochs=2 over 3 epochs: one evaluation (epoch 1), none in the sanity-check validation
-    assert len(events.Scalars("val/robust_acc/pgd/eps=0.05")) == 1
-    assert len(events.Images("val/robust_eval/examples")) == 1
+    # every_n_epochs=2 over 3 epochs: epoch 1, then the final model (epoch 2); none in the sanity check
+    assert len(events.Scalars("val/robust_acc/pgd/eps=0.05")) == 2
+    assert len(events.Images("val/robust_eval/examples")) == 2
     examples = events.Images("val/robust_eval/examples")[0]
-    cell = 8 + 1  # an 8x8 image and 1 pixel of padding
-    assert (examples.width, examples.height) == (4 * cell + 1, (1 + 3) * cell + 1)  # clean row + 3 attacks
+    assert examples.width >= 4 * 233 // 2 and examples.width * examples.height >= 4 * 233 * 88
     assert len(events.Scalars("val/acc")) == 3
+    assert [e.value for e in events.Scalars("hp_metric")] == [
+        events.Scalars("val/robust_acc/worst/eps=0.1")[-1].value
+    ]  # one point: the final worst case at the largest grid epsilon
+    config = events.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
+    layout = layout_pb2.Layout.FromString(config)
+    charts = {chart.title: chart for category in layout.category for chart in category.chart}
+    assert list(charts) == ["worst case at every eps", "eps=0.02", "eps=0.05", "eps=0.1", "eps=1", "eps=inf"]
+    assert list(charts["eps=0.05"].multiline.tag) == [
+        "^val/robust_eval/clean_acc$", "^val/robust_acc/fgsm/eps=0\\.05$", "^val/robust_acc/pgd/eps=0\\.05$",
+        "^val/robust_acc/worst/eps=0\\.05$",
+    ]  # fmt: skip
+
+
+def test_every_n_epochs_alone_skips_the_final_model(tmp_path):
+    data = make_data()
+    callback = RobustnessEvaluation(
+        {"fgsm": FGSM(0.1)}, [0.1], every_n_epochs=2, num_samples=8, at_fit_end=False
+    )
+    trainer = make_trainer(tmp_path, max_epochs=3, callbacks=[callback], num_sanity_val_steps=0)
+    trainer.fit(make_model(data), datamodule=data)
+    assert callback.summary  # epoch 1 evaluated
+
+
+@pytest.mark.parametrize(
+    ("settings", "trainer_settings", "message"),
+    [
+        ({"every_n_epochs": 5, "at_fit_end": False}, {"max_epochs": 2}, "it evaluates every 5 epochs"),
+        ({}, {"max_epochs": 1, "limit_val_batches": 0}, "there is no validation loop"),
+        ({}, {"max_epochs": 2, "check_val_every_n_epoch": 3}, "validation runs every 3 epochs"),
+    ],
+)
+def test_a_fit_that_will_never_evaluate_warns(tmp_path, settings, trainer_settings, message):
+    data = make_data()
+    callback = RobustnessEvaluation({"fgsm": FGSM(0.1)}, [0.1], num_samples=8, **settings)
+    trainer = make_trainer(tmp_path, callbacks=[callback], num_sanity_val_steps=0, **trainer_settings)
+    with pytest.warns(
+        UserWarning, match=f"RobustnessEvaluation will not evaluate during this fit: {message}"
+    ):
+        trainer.fit(make_model(data), datamodule=data)
+    assert not callback.summary
+
+
+def test_a_one_epoch_fit_evaluates_whatever_every_n_epochs(tmp_path, capsys):
+    data = make_data()
+    callback = RobustnessEvaluation({"fgsm": FGSM(0.1)}, [0.05, 0.1], every_n_epochs=10, num_samples=8)
+    trainer = make_trainer(tmp_path, max_epochs=1, callbacks=[callback], num_sanity_val_steps=0)
+    trainer.fit(make_model(data), datamodule=data)
+    out = capsys.readouterr().out.splitlines()
+    start = next(
+        i for i, line in enumerate(out) if line.startswith("val robust acc, epoch 0 (step 7): 8 points")
+    )
+    assert out[start + 1].split() == ["attack", "eps=0.05", "eps=0.1"]
+    assert [line.split()[0] for line in out[start + 2 : start + 4]] == ["fgsm", "worst"]
 
 
 def test_other_loggers_get_the_scalars_only(tmp_path, data, trained):

@@ -11,7 +11,6 @@ import lightning as L
 import pytest
 import torch
 
-from lit_robust.data.sampler import EvaluationShard
 from tests.callbacks.conftest import make_data, make_model, make_trainer
 
 
@@ -45,12 +44,6 @@ def validate(tmp_path: Path, devices: int) -> dict:
 @pytest.mark.skipif(sys.platform == "win32", reason="gloo process groups on CPU")
 def test_val_acc_and_loss_are_the_single_process_values(tmp_path):
     single, ddp = validate(tmp_path, 1), validate(tmp_path, 2)
-    assert ddp["sampler"] == "EvaluationShard"
+    assert ddp["sampler"] == "ShardSampler"
     assert ddp["metrics"]["val/acc"] == single["metrics"]["val/acc"]  # counts: exactly equal
     assert ddp["metrics"]["val/loss"] == pytest.approx(single["metrics"]["val/loss"], rel=1e-6)
-
-
-def test_the_shards_hold_every_point_once():
-    shards = [list(EvaluationShard(range(37), 2, rank)) for rank in (0, 1)]
-    assert sorted(shards[0] + shards[1]) == list(range(37))
-    assert [len(EvaluationShard(range(37), 2, rank)) for rank in (0, 1)] == [19, 18]
