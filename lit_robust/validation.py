@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from numbers import Real
 
 import torch
-from torch import Tensor, nn
-
-from lit_robust.model_state import preserved_state
+from torch import Tensor
 
 IMAGE_LAYOUT = "(N, C, H, W) images (or (N, D) features)"
 
@@ -188,54 +186,29 @@ def check_callback_settings(
 
 
 def checked_evaluation_data(
-    model: Callable[[Tensor], Tensor],
-    x: Tensor | Iterable[tuple[Tensor, Tensor]],
-    y: Tensor | None,
-    device: torch.device,
+    x: Tensor | Iterable[tuple[Tensor, Tensor]], y: Tensor | None
 ) -> Tensor | Iterable[tuple[Tensor, Tensor]]:
     """``evaluate_robustness``'s data, checked: a tensor ``x`` (and ``y``) at once, the batches of an
-    iterable as they are drawn. The first batch is also run through ``model`` (two points, eval mode,
-    no gradient, its state restored) to check that the labels are below its number of classes."""
+    iterable as they are drawn. Labels beyond the model's classes are caught where the evaluation first
+    computes logits (:func:`check_labels_below`)."""
     if not isinstance(x, Tensor):
         if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
             raise TypeError(f"x must be an image tensor or an iterable of (images, labels), got {x!r}.")
-        return _checked_batches(model, x, device)
+        return _checked_batches(x)
     x, y = check_batch(x, y, allow_uint8=True)
     if not x.shape[0]:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to evaluate.")
-    check_labels_below(y, model_classes(model, x, device))
     return x
 
 
-def _checked_batches(
-    model: Callable[[Tensor], Tensor], batches: Iterable[tuple[Tensor, Tensor]], device: torch.device
-) -> Iterator[tuple[Tensor, Tensor]]:
-    count, classes = 0, 0
+def _checked_batches(batches: Iterable[tuple[Tensor, Tensor]]) -> Iterator[tuple[Tensor, Tensor]]:
+    count = 0
     for count, batch in enumerate(batches, 1):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise ValueError(f"x must yield (images, labels) pairs, batch {count} is {type(batch).__name__}.")
-        xb, yb = check_batch(*batch, allow_uint8=True)
-        classes = classes or model_classes(model, xb, device)
-        check_labels_below(yb, classes)
-        yield xb, yb
+        yield check_batch(*batch, allow_uint8=True)
     if not count:
         raise ValueError("x yielded no batches: there is nothing to evaluate.")
-
-
-def model_classes(model: Callable[[Tensor], Tensor], x: Tensor, device: torch.device) -> int:
-    """The number of classes ``model`` returns, from a run on ``x``'s first two points (eval mode, no
-    gradient, its modes and buffers restored); a ValueError when the model does not take ``x``'s shape."""
-    xb = x[:2].to(device)
-    xb = xb.float() / 255 if xb.dtype == torch.uint8 else xb
-    with preserved_state(model), torch.no_grad():
-        if isinstance(model, nn.Module):
-            model.eval()
-        try:
-            logits = model(xb)
-        except RuntimeError as error:
-            raise ValueError(f"x of shape {tuple(x.shape)} does not fit the model: {error}") from error
-    check_logits(logits, len(xb))
-    return logits.shape[1]
 
 
 def check_checkpoint_file(path: object, name: str = "ckpt_path") -> None:

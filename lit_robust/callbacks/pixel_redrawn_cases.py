@@ -88,7 +88,7 @@ class PixelRedrawnCases(RobustnessEvaluation):
         classifier = pl_module.classifier if is_pr else pl_module
         redrawer = self.redrawer if self.redrawer is not None else pl_module.redrawer
         with torch.inference_mode(False), torch.random.fork_rng(devices=[]):
-            x, y = self.subset.gather(trainer.strategy)
+            x, y = self.subset.gather()
             reports = evaluate_cases(
                 classifier, redrawer, x, y, self.attacks, self.epsilons, self.cases, self.eot_samples,
                 self.seed, batch_size=self.batch_size, device=pl_module.device,

@@ -19,10 +19,12 @@ from lit_robust.callbacks.progress import AttackProgress, console_print
 from lit_robust.callbacks.schedule import evaluation_due, final_validation, warn_if_never_due
 from lit_robust.callbacks.subset import EvaluationSubset
 from lit_robust.callbacks.tensorboard import log_custom_scalars, log_figure, log_hp_metric, log_text
-from lit_robust.evaluation.engine import BlockEvaluator
+from lit_robust.evaluation.engine import DRAWS, BlockEvaluator, is_randomized
 from lit_robust.evaluation.plan import UNBOUNDED_LINF, WORST, AttackFn, Epsilons, format_eps, make_plan
 from lit_robust.evaluation.plots import CLEAN, accuracy_figure, examples_figure
-from lit_robust.evaluation.results import Column, Kind, Summary
+from lit_robust.evaluation.presets import Version, with_preset
+from lit_robust.evaluation.records import PointRecords
+from lit_robust.evaluation.results import MEASURES, Column, Kind, Summary, merge_summaries
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
 from lit_robust.evaluation.table import accuracy_table
@@ -47,7 +49,10 @@ class RobustnessEvaluation(Callback):
     Logged (``{stage}`` is ``val`` or ``test``): ``{stage}/robust_acc/{attack}/eps={eps}``,
     ``{stage}/robust_acc/worst/eps={eps}``, ``{stage}/rho/{attack}`` (minimum-norm attacks, whose
     ``eps=inf`` accuracy is the share of points they failed on), ``{stage}/robust_eval/clean_acc`` (on the
-    subset), ``{stage}/robust_eval/seconds`` (the slowest rank) and, with sanity checks,
+    subset), ``{stage}/robust_eval/forward_passes`` and ``.../backward_passes`` (images forwarded through
+    and back-propagated through the model, summed over ranks; per attack ``.../forward_passes/{attack}``:
+    see :mod:`lit_robust.evaluation.counting`), ``{stage}/robust_eval/seconds`` (the slowest rank) and, with
+    sanity checks,
     ``{stage}/robust_eval/sanity_flags`` (the number of failed checks, each also warned). With a
     TensorBoard logger: a figure of accuracy against epsilon, a figure of the clean images and each attack's
     examples with the model's predictions (:func:`lit_robust.evaluation.plots.examples_figure`) and the
@@ -58,8 +63,14 @@ class RobustnessEvaluation(Callback):
     On the console (global rank 0): a progress bar of the attack phase (where the trainer shows its own) and,
     after each evaluation, a table of the clean, per-attack and worst-case accuracies by epsilon.
 
+    In YAML, an AutoAttack preset by name (:func:`lit_robust.evaluation.autoattack`, run as a cascade)::
+
+        - class_path: lit_robust.callbacks.RobustnessEvaluation
+          init_args: {preset: standard, epsilons: [0.03137, 0.1], records_dir: robust_records}
+
     Args:
-        attacks: attacks by name (lit_robust attacks, or any callable ``(model, x, y) -> x_adv``).
+        attacks: attacks by name (lit_robust attacks, or any callable ``(model, x, y) -> x_adv``), run after
+            the preset's.
         epsilons: the epsilon grid, lists by norm or attack name, or ``None`` (see
             :mod:`lit_robust.evaluation.plan`).
         norm: norm of the epsilon grid and of the worst case.
@@ -74,21 +85,29 @@ class RobustnessEvaluation(Callback):
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         worst_case_only: run the bounded attacks of the grid's norm as a cascade that gives their worst case
             alone, without their own curves (see :mod:`lit_robust.evaluation.plan`): cheaper, the same or a
-            lower worst-case accuracy.
+            lower worst-case accuracy. ``None``: only with a preset.
         at_fit_end: also evaluate in the fit's last validation loop (the final model), whatever
             ``every_n_epochs`` (see :func:`lit_robust.callbacks.schedule.final_validation`).
         hp_metric_eps: the epsilon of ``hp_metric`` (``None``: the grid's largest, leaving out the sanity
             checks' eps 1).
         print_table: print the table of each evaluation on the console.
+        preset: an AutoAttack version (``standard``, ``rand``, ``fast``) built at the grid's largest epsilon
+            in ``norm`` (see :mod:`lit_robust.evaluation.presets`).
+        records_dir: save the per-point records of each evaluation there, as
+            ``{stage}_epoch={epoch}.csv`` (see :mod:`lit_robust.evaluation.records`); global rank 0 writes.
+        draws: a randomised defense (a module whose ``randomized`` attribute is true: layer sampling, Pixel
+            Redrawn or noise at test time) is judged, clean and attacked, by the majority of this many
+            fresh draws of its prediction (see :mod:`lit_robust.evaluation.engine`).
     """
 
     log_group = "robust_eval"
     accuracy_kind: Kind = "robust_acc"
-    logged_kinds: tuple[Kind, ...] = ("clean_acc", "robust_acc", "rho")
+    logged_kinds: tuple[Kind, ...] = ("robust_acc", "rho")
+    """Kinds of per-attack columns logged as ``{stage}/{column}`` (grouped kinds are always logged)."""
 
     def __init__(
         self,
-        attacks: Mapping[str, AttackFn],
+        attacks: Mapping[str, AttackFn] | None = None,
         epsilons: Epsilons = None,
         norm: Norm = "Linf",
         every_n_epochs: int = 1,
@@ -100,17 +119,20 @@ class RobustnessEvaluation(Callback):
         log_images: bool = True,
         num_images: int = 8,
         log_figure: bool = True,
-        worst_case_only: bool = False,
+        worst_case_only: bool | None = None,
         at_fit_end: bool = True,
         hp_metric_eps: float | None = None,
         print_table: bool = True,
+        preset: Version | None = None,
+        records_dir: str | None = None,
+        draws: int = DRAWS,
     ) -> None:
         check_callback_settings(
-            attacks, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
+            attacks or {}, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
         )
-        self.plan = make_plan(
-            attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=worst_case_only
-        )
+        cascade = preset is not None if worst_case_only is None else worst_case_only
+        attacks = with_preset(attacks, preset, epsilons, norm)
+        self.plan = make_plan(attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=cascade)
         self.subset = EvaluationSubset(num_samples)
         self.every_n_epochs = every_n_epochs
         self.batch_size = batch_size
@@ -123,6 +145,10 @@ class RobustnessEvaluation(Callback):
         grid = [e for e in self.plan.grid if not (self.plan.added_unbounded and e == UNBOUNDED_LINF)]
         self.hp_metric_eps = max(grid, default=None) if hp_metric_eps is None else hp_metric_eps
         self.print_table = print_table
+        self.records_dir = records_dir
+        if draws < 1:
+            raise ValueError(f"draws must be >= 1, got {draws}.")
+        self.draws = draws
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
         self.flags: list[SanityFlag] = []
@@ -173,7 +199,11 @@ class RobustnessEvaluation(Callback):
     # ------------------------------------------------------------------------------------------- helpers
     def evaluators(self, pl_module: L.LightningModule) -> dict[bool, BlockEvaluator]:
         """The evaluators to run, keyed by whether their results are transfer results."""
-        return {False: BlockEvaluator(pl_module, self.plan, seed=self.seed)}
+        return {False: BlockEvaluator(pl_module, self.plan, seed=self.seed, draws=self.votes(pl_module))}
+
+    def votes(self, pl_module: L.LightningModule) -> int | None:
+        """Draws judged per prediction: :attr:`draws` for a randomised defense, ``None`` otherwise."""
+        return self.draws if is_randomized(pl_module) else None
 
     def _start(self, trainer: L.Trainer, loaders: Any) -> None:
         self._active = evaluation_due(trainer, self.every_n_epochs, self.at_fit_end)
@@ -188,6 +218,7 @@ class RobustnessEvaluation(Callback):
             evaluators = self.evaluators(pl_module)
             accumulators = {t: SummaryAccumulator(self.plan, t, device=x.device) for t in evaluators}
             examples: dict[str, Tensor] = {}
+            records = PointRecords.blank(tuple(p.name for p in self.plan.attacks), len(x), x.device)
             blocks = range(trainer.global_rank, -(-len(x) // self.batch_size), trainer.world_size)
             share = sum(len(y[b * self.batch_size : (b + 1) * self.batch_size]) for b in blocks)
             with AttackProgress(trainer, f"{self.log_group.replace('_', ' ')} ({stage})", share) as progress:
@@ -197,12 +228,16 @@ class RobustnessEvaluation(Callback):
                     for transfer, evaluator in evaluators.items():
                         evaluator.keep_examples = self.num_images if block == 0 else 0
                         evaluator.on_attack = progress.attack
-                        accumulators[transfer].update(evaluator(xb, yb, block))
-                        if transfer == (self.accuracy_kind == "transfer_acc") and block == 0:
-                            examples = evaluator.examples
+                        results = evaluator(xb, yb, block)
+                        accumulators[transfer].update(results)
+                        if transfer == (self.accuracy_kind == "transfer_acc"):
+                            records.put(block * self.batch_size, results.records)
+                            examples = evaluator.examples if block == 0 else examples
                     progress.advance(len(yb))
-            self.summary = {c: v for acc in accumulators.values() for c, v in acc.compute().items()}
+            self.summary = merge_summaries(acc.compute() for acc in accumulators.values())
             figure = self._examples_figure(pl_module, x[: self.num_images], y[: self.num_images], examples)
+        if self.records_dir is not None:
+            self._save_records(trainer, stage, records)
         self.flags = run_sanity_checks(self.summary, self.plan, self.tolerance) if self.sanity_checks else []
         seconds = time.perf_counter() - start
         self._log(trainer, pl_module, stage, seconds, len(x), figure)
@@ -243,8 +278,10 @@ class RobustnessEvaluation(Callback):
     ) -> None:
         values = {f"{stage}/{self.log_group}/seconds": seconds}
         for column, value in self.summary.items():
-            if column.kind in self.logged_kinds:
-                values[f"{stage}/{self._log_name(column)}"] = value
+            if MEASURES[column.kind].grouped:
+                values[f"{stage}/{self.log_group}/{column.name}"] = value
+            elif column.kind in self.logged_kinds:
+                values[f"{stage}/{column.name}"] = value
         if self.sanity_checks:
             values[f"{stage}/{self.log_group}/sanity_flags"] = float(len(self.flags))
         # Every rank holds the same synchronised values (the time differs): "max" keeps them exact.
@@ -273,9 +310,6 @@ class RobustnessEvaluation(Callback):
             )
             console_print(trainer, "\n".join([heading, *accuracy_table(self.summary)]))
 
-    def _log_name(self, column: Column) -> str:
-        return f"{self.log_group}/clean_acc" if column.kind == "clean_acc" else column.name
-
     def _layout(self, stage: str) -> dict[str, dict[str, list[str]]]:
         """Custom Scalars charts: each epsilon's accuracies, and the worst case at every epsilon."""
         accuracies = [c for c in self.summary if c.kind == self.accuracy_kind and c.eps is not None]
@@ -286,6 +320,12 @@ class RobustnessEvaluation(Callback):
         worst = [f"{stage}/{c.name}" for c in sorted(accuracies, key=lambda c: c.eps) if c.attack == WORST]
         charts = {"worst case at every eps": [clean, *worst]} if worst else {}
         return {f"{stage} {self.accuracy_kind.replace('_', ' ')}": {**charts, **by_eps}}
+
+    def _save_records(self, trainer: L.Trainer, stage: str, records: PointRecords) -> None:
+        """Sums the ranks' records (each point is filled by one rank) and writes them from rank 0."""
+        records = records.reduced(lambda t: trainer.strategy.reduce(t, reduce_op="sum"))
+        if trainer.is_global_zero:
+            records.save(Path(self.records_dir) / f"{stage}_epoch={trainer.current_epoch}.csv")
 
 
 def evaluated_model(trainer: L.Trainer) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +15,10 @@ from torch import Tensor, nn
 from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.defenses import RobustClassifier
-from lit_robust.evaluation.engine import BlockEvaluator
-from lit_robust.evaluation.plan import AttackFn, Epsilons
-from lit_robust.evaluation.results import Kind, PointResults
+from lit_robust.evaluation.engine import DRAWS, BlockEvaluator
+from lit_robust.evaluation.plan import AttackFn, Eps, Epsilons
+from lit_robust.evaluation.records import PointRecords
+from lit_robust.evaluation.results import MEASURES, Kind, PointResults
 
 Source = str | nn.Module
 
@@ -83,6 +84,8 @@ class TransferEvaluation(RobustnessEvaluation):
         num_images: images per column of that figure.
         log_figure: log the accuracy-against-epsilon figure to TensorBoard.
         at_fit_end: also evaluate the final model of a fit, whatever ``every_n_epochs``.
+        draws: draws of a randomised defense's prediction judged by majority, as in
+            :class:`RobustnessEvaluation`.
 
     Raises:
         FileNotFoundError: if a source is a path that does not exist.
@@ -109,10 +112,11 @@ class TransferEvaluation(RobustnessEvaluation):
         num_images: int = 8,
         log_figure: bool = True,
         at_fit_end: bool = True,
+        draws: int = DRAWS,
     ) -> None:
         super().__init__(
             attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
-            log_images, num_images, log_figure, at_fit_end=at_fit_end,
+            log_images, num_images, log_figure, at_fit_end=at_fit_end, draws=draws,
         )  # fmt: skip
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         if not sources:
@@ -130,7 +134,10 @@ class TransferEvaluation(RobustnessEvaluation):
             source.to(pl_module.device).eval()
 
     def evaluators(self, pl_module: L.LightningModule) -> dict[bool, BlockEvaluator]:
-        each = [BlockEvaluator(pl_module, self.plan, source=s, seed=self.seed) for s in self.sources]
+        votes = self.votes(pl_module)
+        each = [
+            BlockEvaluator(pl_module, self.plan, source=s, seed=self.seed, draws=votes) for s in self.sources
+        ]
         transfer = {True: each[0] if len(each) == 1 else WorstOverSources(each)}
         return {**transfer, **super().evaluators(pl_module)} if self.sanity_checks else transfer  # type: ignore[dict-item]
 
@@ -155,6 +162,15 @@ class WorstOverSources:
             evaluator.keep_examples = count
 
     @property
+    def on_attack(self) -> Callable[[str, Eps], None] | None:
+        return self.evaluators[0].on_attack
+
+    @on_attack.setter
+    def on_attack(self, callback: Callable[[str, Eps], None] | None) -> None:
+        for evaluator in self.evaluators:
+            evaluator.on_attack = callback
+
+    @property
     def examples(self) -> dict[str, Tensor]:
         """The first source's examples."""
         return self.evaluators[0].examples
@@ -162,19 +178,36 @@ class WorstOverSources:
     def __call__(self, x: Tensor, y: Tensor, block: int = 0) -> PointResults:
         parts = [evaluator(x, y, block) for evaluator in self.evaluators]
         first = parts[0]
+        values = {}
+        for column in first.values:
+            stacked = torch.stack([p.values[column] for p in parts])
+            if not MEASURES[column.kind].per_point:
+                values[column] = stacked.sum(dim=0)  # pass counts: every source's work
+            elif column.kind == "clean_acc":
+                values[column] = first.values[column]  # the same judged model on the same points
+            else:
+                values[column] = stacked.all(dim=0)
         return PointResults(
             transfer=True,
-            clean=first.clean,
-            robust={
-                name: {eps: _all([p.robust[name][eps] for p in parts]) for eps in by_eps}
-                for name, by_eps in first.robust.items()
-            },
-            worst={eps: _all([p.worst[eps] for p in parts]) for eps in first.worst},
+            values=values,
             distance={
                 name: torch.stack([p.distance[name] for p in parts]).amin(0) for name in first.distance
             },
+            records=_earliest([p.records for p in parts]),
         )
 
 
-def _all(masks: list[Tensor]) -> Tensor:
-    return torch.stack(masks).all(dim=0)
+def _earliest(records: list[PointRecords | None]) -> PointRecords | None:
+    """Per point, the record of the source that broke it at the smallest epsilon (and the smallest margin)."""
+    if any(r is None for r in records):
+        return None
+    eps = torch.stack([r.eps for r in records])
+    source = eps.argmin(dim=0, keepdim=True)
+    first = records[0]
+    return PointRecords(
+        names=first.names,
+        label=first.label,
+        eps=eps.gather(0, source).squeeze(0),
+        attack=torch.stack([r.attack for r in records]).gather(0, source).squeeze(0),
+        margin=torch.stack([r.margin for r in records]).amin(dim=0),
+    )

@@ -80,6 +80,10 @@ class RandomLayerSampling(RobustClassifier):
         self.test_samples = test_samples
         self.group_loss = loss
 
+    randomized = True
+    """Every prediction draws new paths: evaluation judges it by a majority of draws
+    (:mod:`lit_robust.evaluation.engine`)."""
+
     @property
     def ensemble(self) -> LayerSampledEnsemble:
         return self.backbone  # type: ignore[return-value]

@@ -62,6 +62,12 @@ class VariablePerturbations(RobustClassifier):
         self.include_clean = include_clean
         self.train_noise, self.test_noise = train_noise, test_noise
 
+    @property
+    def randomized(self) -> bool:
+        """Whether the test-time prediction is random (noise at test time): evaluation then judges it by a
+        majority of draws (:mod:`lit_robust.evaluation.engine`)."""
+        return self.test_noise
+
     def perturb(self, x: Tensor) -> Tensor:
         """``clip(x + delta, 0, 1)`` with a fresh draw of ``delta``."""
         return add_noise(x, self.eps, self.distribution)

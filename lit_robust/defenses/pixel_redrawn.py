@@ -55,6 +55,12 @@ class PixelRedrawnClassifier(RobustClassifier):
         self.train_redraw = train_redraw and redraw_training_batches
         self.test_redraw = test_redraw
 
+    @property
+    def randomized(self) -> bool:
+        """Whether the test-time prediction is random (PR at test time): evaluation then judges it by a
+        majority of draws (:mod:`lit_robust.evaluation.engine`)."""
+        return self.test_redraw
+
     def classifier(self, x: Tensor) -> Tensor:
         """Logits of the network alone, ``F(x)``: no redraw."""
         return super().forward(x)

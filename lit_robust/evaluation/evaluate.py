@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lit_robust.attacks.base import Model, Norm
-from lit_robust.evaluation.engine import BlockEvaluator
+from lit_robust.evaluation.engine import DRAWS, BlockEvaluator, is_randomized
 from lit_robust.evaluation.plan import AttackFn, Epsilons, make_plan
 from lit_robust.evaluation.report import RobustnessReport
 from lit_robust.evaluation.results import PointResults
@@ -37,6 +37,8 @@ def evaluate_robustness(
     device: torch.device | str | None = None,
     verbose: bool = False,
     worst_case_only: bool = False,
+    randomized: bool | None = None,
+    draws: int = DRAWS,
 ) -> RobustnessReport:
     """Clean and robust accuracy of ``model`` under every attack at every epsilon, and the worst case.
 
@@ -66,6 +68,12 @@ def evaluate_robustness(
         worst_case_only: run the bounded attacks of the grid's norm as a cascade that gives their worst case
             alone, without their own columns (see :mod:`lit_robust.evaluation.plan`): faster, the same or a
             lower worst-case accuracy.
+        randomized: whether the model is a randomised defense; ``None`` reads the model's ``randomized``
+            attribute (``False`` when it has none). A randomised model's predictions, clean and under attack,
+            are the majority vote of ``draws`` fresh draws, and attacks keep all their steps (see
+            :mod:`lit_robust.evaluation.engine`); attack it through ``EOT`` for EOT gradients. For the spread
+            over repeated evaluations, see :func:`~lit_robust.evaluation.repeated.evaluate_repeatedly`.
+        draws: draws per majority vote of a randomised model.
 
     Example (a checkpoint, no Trainer)::
 
@@ -75,7 +83,8 @@ def evaluate_robustness(
         attacks = {"fgsm": FGSM(0.1), "pgd": PGD(0.1, steps=40), "deepfool": DeepFool(steps=500)}
         report = evaluate_robustness(model, data.test_dataloader(), attacks=attacks,
                                      epsilons=[0.05, 0.1, 0.2], sanity_checks=True, verbose=True)
-        print(report)  # a table; report.to_dict(), report.figure(), per-point masks in report.white_box
+        print(report)  # a table and the passes; report.to_dict(), report.figure(), report.passes(),
+        report.records.save("points.csv")  # per point: where it broke, by which attack, its margin
 
     Raises:
         ValueError: for inconsistent attacks and epsilons (see :func:`~lit_robust.evaluation.plan.make_plan`),
@@ -86,10 +95,13 @@ def evaluate_robustness(
         attacks or {}, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=worst_case_only
     )
     device = torch.device(device) if device is not None else _device(model)
-    x = checked_evaluation_data(model, x, y, device)
+    x = checked_evaluation_data(x, y)
+    votes = draws if is_randomized(model, randomized) else None
     evaluators = {
-        "white_box": BlockEvaluator(model, plan, seed=seed) if source is None or sanity_checks else None,
-        "transfer": BlockEvaluator(model, plan, source=source, seed=seed) if source is not None else None,
+        "white_box": BlockEvaluator(model, plan, seed=seed, draws=votes)
+        if source is None or sanity_checks
+        else None,
+        "transfer": BlockEvaluator(model, plan, source, seed, draws=votes) if source is not None else None,
     }
     parts: dict[str, list[PointResults]] = {name: [] for name, e in evaluators.items() if e is not None}
     start = time.perf_counter()

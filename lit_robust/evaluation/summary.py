@@ -6,12 +6,12 @@ import torch
 from torchmetrics import Metric
 
 from lit_robust.evaluation.plan import EvaluationPlan
-from lit_robust.evaluation.results import Column, PointResults, Summary, plan_columns
-from lit_robust.metrics import Rho, RobustAccuracy
+from lit_robust.evaluation.results import MEASURES, Column, PointResults, Summary, plan_columns
 
 
 class SummaryAccumulator:
-    """One :class:`RobustAccuracy` or :class:`Rho` per column of a plan, updated block by block.
+    """One metric per column of a plan (the class its :data:`~lit_robust.evaluation.results.MEASURES` entry
+    names), updated block by block.
 
     The metrics exist from the start for every column of the plan, so every process synchronises the same
     states in the same order in :meth:`compute`, including processes that evaluated no block.
@@ -27,13 +27,13 @@ class SummaryAccumulator:
         self, plan: EvaluationPlan, transfer: bool, sync: bool = True, device: torch.device | None = None
     ) -> None:
         self.metrics: dict[Column, Metric] = {
-            column: (Rho if column.kind == "rho" else RobustAccuracy)(sync_on_compute=sync).to(device)
+            column: MEASURES[column.kind].metric(sync_on_compute=sync).to(device)
             for column in plan_columns(plan, transfer)
         }
 
     def update(self, results: PointResults) -> None:
         """Adds one block's results."""
-        for column, values in {**results.masks(), **results.rho_values()}.items():
+        for column, values in results.values.items():
             self.metrics[column].update(values)
 
     def compute(self) -> Summary:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 
 from lit_robust.evaluation.plan import format_eps
-from lit_robust.evaluation.results import Column, Summary
+from lit_robust.evaluation.results import MEASURES, Column, Summary
 
 
 def accuracy_table(summary: Summary) -> list[str]:
-    """The robust (and transfer) accuracies of ``summary`` as aligned lines: a header ``attack eps=...``,
-    then one row per attack in the summary's order, ``worst`` included; empty cells where an attack has no
-    number at that epsilon. ``own eps`` heads the column of attacks run without an epsilon."""
-    accuracies = {c: v for c, v in summary.items() if c.kind in ("robust_acc", "transfer_acc")}
+    """The accuracies against epsilon of ``summary`` (kinds whose measure is a ``curve``) as aligned lines:
+    a header ``attack eps=...``, then one row per attack in the summary's order, ``worst`` included; empty
+    cells where an attack has no number at that epsilon. ``own eps`` heads the column of attacks run
+    without an epsilon."""
+    accuracies = {c: v for c, v in summary.items() if MEASURES[c.kind].curve}
     epsilons = sorted({c.eps for c in accuracies}, key=lambda e: -math.inf if e is None else e)
     header = ["attack", *("own eps" if e is None else f"eps={format_eps(e)}" for e in epsilons)]
     table = [header]

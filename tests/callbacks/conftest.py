@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import lightning as L
 import pytest
 import torch
@@ -44,8 +46,8 @@ def data() -> SyntheticImages:
 
 
 @pytest.fixture(scope="package")
-def trained(data: SyntheticImages) -> RobustClassifier:
-    """The classifier after 60 Adam steps on the training split, in eval mode."""
+def trained_once(data: SyntheticImages) -> RobustClassifier:
+    """The classifier after 60 Adam steps on the training split, in eval mode (never given to a Trainer)."""
     torch.manual_seed(0)
     model = make_model(data)
     images, labels = data.train_data
@@ -56,6 +58,13 @@ def trained(data: SyntheticImages) -> RobustClassifier:
         F.cross_entropy(model(x), labels).backward()
         optimizer.step()
     return model.eval()
+
+
+@pytest.fixture
+def trained(trained_once: RobustClassifier) -> RobustClassifier:
+    """A fresh copy of :func:`trained_once` per test: a Trainer leaves state on the module (Lightning's cache
+    of metric attributes by ``id``, which a later ``deepcopy`` would carry over with stale ids)."""
+    return copy.deepcopy(trained_once)
 
 
 def first_points(split: tuple[torch.Tensor, torch.Tensor], count: int) -> tuple[torch.Tensor, torch.Tensor]:
