@@ -17,18 +17,21 @@ from typing import Any
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _get_module_type, _InstantiatorFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that their classes' short names resolve in configs.
 import lit_robust.attacks
 import lit_robust.callbacks
 import lit_robust.losses
 import lit_robust.models  # noqa: F401
+from lit_robust.callbacks.preemption import SIGTERM_EXIT_STATUS, PreemptionCheckpoint
 from lit_robust.checkpoint_run import log_into_checkpoint_run
 from lit_robust.cli_links import LinkingArgumentParser, forget_skipped_links, link_data_to_model
 from lit_robust.data import InMemoryImageDataModule
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import check_backbone_fits
 from lit_robust.upstream_warnings import ignore_lightning_leafspec_warning
+from lit_robust.validation import check_checkpoint_file
 
 DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
 DESCRIPTION = (
@@ -113,6 +116,12 @@ class RobustCLI(LightningCLI):
             config = self.config[self.subcommand]
             log_into_checkpoint_run(config.trainer, config.get("ckpt_path"), sub_dir=self.subcommand)
 
+    def _parse_ckpt_path(self) -> None:
+        # Lightning reads the hyper-parameters of --ckpt_path right after parsing: check the file first.
+        if self.config.get("subcommand"):
+            check_checkpoint_file(self.config[self.config.subcommand].get("ckpt_path"))
+        super()._parse_ckpt_path()
+
     def _dump_config(self) -> None:
         # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
         # asserts that every parent key exists. A nested class whose arguments are all link targets (a
@@ -163,8 +172,10 @@ def run_cli(args: list[str] | None = None) -> RobustCLI:
     """Runs ``lit-robust ARGS`` in this process; returns the CLI (its ``trainer``, ``model``, ``datamodule``).
 
     ``args`` replaces ``sys.argv[1:]``. Configuration mistakes that only show when objects are built (an
-    impossible value, a missing dataset) end with a short message naming the problem and ``SystemExit(2)``
-    instead of a traceback; set ``LIT_ROBUST_DEBUG=1`` to see it.
+    impossible value, a missing dataset, a ``--ckpt_path`` that is not a checkpoint) end with a short
+    message naming the problem and ``SystemExit(2)`` instead of a traceback; set ``LIT_ROBUST_DEBUG=1`` to
+    see it. A fit stopped by SIGTERM saves a resumable checkpoint (:class:`~lit_robust.callbacks.
+    PreemptionCheckpoint`, added to every run) and ends with ``SystemExit(143)``.
     """
     ignore_lightning_leafspec_warning()
     try:
@@ -175,8 +186,11 @@ def run_cli(args: list[str] | None = None) -> RobustCLI:
             subclass_mode_data=True,
             args=args,
             save_config_kwargs={"overwrite": True},
+            trainer_defaults={"callbacks": [PreemptionCheckpoint()]},
             auto_configure_optimizers=False,
         )
+    except SIGTERMException:
+        raise SystemExit(SIGTERM_EXIT_STATUS) from None
     except (ValueError, FileNotFoundError) as error:
         if os.environ.get(DEBUG_VARIABLE):
             raise
@@ -195,7 +209,10 @@ def main(args: list[str] | None = None) -> None:
 
 
 def _root_cause(error: BaseException) -> BaseException:
-    """The innermost exception behind ``error`` (jsonargparse wraps a constructor's error in Union text)."""
-    while (inner := error.__cause__ or error.__context__) is not None:
+    """The innermost exception behind ``error`` (jsonargparse wraps a constructor's error in Union text); an
+    error raised ``from None`` is its own root cause."""
+    context = None if error.__suppress_context__ else error.__context__
+    while (inner := error.__cause__ or context) is not None:
         error = inner
+        context = None if error.__suppress_context__ else error.__context__
     return error

@@ -3,8 +3,15 @@
 ``x_adv = attack(model, x, y)``: ``model`` is any callable returning logits, ``x`` is a batch in [0, 1].
 The result is detached, has x's shape, dtype and device, and lies inside the threat model (the norm ball
 of radius ``eps`` around ``x`` where the attack is bounded, and the [0, 1] box). Gradients are taken only
-with respect to the input, so parameters' ``.grad`` stay untouched, and the model's train/eval mode is
-left as it was. Randomness comes from an explicit ``torch.Generator`` when one is given (or from ``seed``).
+with respect to the input, so parameters' ``.grad`` stay untouched. Randomness comes from an explicit
+``torch.Generator`` when one is given (or from ``seed``).
+
+The model is left as it was found: the attack runs it in the mode it was handed (a defense that crafts with
+train-mode batch norm gets batch statistics and dropout, as it chose; see
+:mod:`lit_robust.defenses.attack_mode`), and afterwards its train/eval flags and every buffer (batch norm
+running statistics) are restored. With a generator, dropout draws from the global RNG forked and seeded
+from that generator, so a seeded attack is repeatable in train mode too and the global random stream is
+unchanged (:func:`lit_robust.model_state.preserved_state`).
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from lit_robust.model_state import preserved_state
+from lit_robust.validation import check_batch, check_labels_below, check_logits, check_number
 
 Model = Callable[[Tensor], Tensor]
 Norm = Literal["Linf", "L2", "L1"]
@@ -119,26 +129,27 @@ class Attack:
     minimum_norm: bool = False
 
     def __init__(self, eps: float | None = None, seed: int | None = None) -> None:
-        if eps is not None and eps < 0:
-            raise ValueError(f"{type(self).__name__}: eps must be >= 0 (pixel space, [0, 1]), got {eps}.")
+        check_number(f"{type(self).__name__}: eps", eps, minimum=0, allow_none=True)
         self.eps = eps
         self.seed = seed
 
     def __call__(
         self, model: Model, x: Tensor, y: Tensor, *, generator: torch.Generator | None = None
     ) -> Tensor:
-        _check_inputs(x, y)
+        check_batch(x, y)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}.")
         if generator is None and self.seed is not None:
             generator = torch.Generator(device=x.device).manual_seed(self.seed)
-        modes = _modes(model)
-        try:
-            with torch.inference_mode(False), torch.enable_grad():
-                x_clean = x.detach().clone()
-                y_clean = y.detach().clone()
+        with preserved_state(model, generator), torch.inference_mode(False), torch.enable_grad():
+            x_clean = x.detach().clone()
+            y_clean = y.detach().clone()
+            try:
                 x_adv = self.perturb(model, x_clean, y_clean, generator)
-                return project(x_adv.detach().to(x.dtype), x_clean, self.eps, self.norm)
-        finally:
-            _restore(modes)
+            except (RuntimeError, IndexError):
+                _diagnose(model, x_clean, y_clean)
+                raise
+            return project(x_adv.detach().to(x.dtype), x_clean, self.eps, self.norm)
 
     def perturb(self, model: Model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
         """Returns the adversarial batch; the caller projects it onto the threat model afterwards."""
@@ -158,28 +169,19 @@ class Attack:
         return f"{type(self).__name__}({fields})"
 
 
-def _check_inputs(x: Tensor, y: Tensor) -> None:
-    if not x.is_floating_point():
-        raise TypeError(f"attack input must be a float tensor in [0, 1], got dtype {x.dtype}.")
-    if y.is_floating_point() or y.dim() != 1:
-        raise ValueError(
-            f"labels must be an integer class-index tensor of shape (batch,), got dtype {y.dtype} "
-            f"and shape {tuple(y.shape)}."
-        )
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"labels have batch size {y.shape[0]} but images have {x.shape[0]}.")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(
-            f"attack input must lie in [0, 1] (pixel space; normalisation belongs inside the model), "
-            f"got values in [{x.min().item():.3g}, {x.max().item():.3g}]."
-        )
+SHAPE_ERROR_WORDS = ("shape", "size", "channels", "dimension", "mat1")
 
 
-def _modes(model: Model) -> list[tuple[nn.Module, bool]]:
-    return [(m, m.training) for m in model.modules()] if isinstance(model, nn.Module) else []
-
-
-def _restore(modes: list[tuple[nn.Module, bool]]) -> None:
-    for module, training in modes:
-        if module.training != training:
-            module.training = training
+def _diagnose(model: Model, x: Tensor, y: Tensor) -> None:
+    """After an attack failed inside torch, raises the ValueError that names the cause when it is a batch
+    the model does not take (its forward pass fails with a shape error) or labels beyond its classes;
+    returns when it is neither. One forward pass, only on this failure path."""
+    try:
+        with torch.no_grad():
+            logits = model(x)
+    except RuntimeError as error:
+        if any(word in str(error) for word in SHAPE_ERROR_WORDS):
+            raise ValueError(f"x of shape {tuple(x.shape)} does not fit the model: {error}") from error
+        return
+    check_logits(logits, x.shape[0])
+    check_labels_below(y, logits.shape[1])

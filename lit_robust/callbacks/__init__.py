@@ -1,8 +1,10 @@
-"""Callbacks: evaluation inside the running validation and test loops, metrics files, training throughput."""
+"""Callbacks: evaluation inside the running validation and test loops, metrics files, training throughput,
+and a checkpoint on preemption (SIGTERM)."""
 
 from lit_robust.callbacks.diversity import EnsembleDiversity
 from lit_robust.callbacks.metrics_file import MetricsFile
 from lit_robust.callbacks.pixel_redrawn_cases import PixelRedrawnCases
+from lit_robust.callbacks.preemption import PreemptionCheckpoint
 from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.callbacks.sampled_path_transfer import SampledPathTransfer
 from lit_robust.callbacks.subset import EvaluationSubset
@@ -14,6 +16,7 @@ __all__ = [
     "EvaluationSubset",
     "MetricsFile",
     "PixelRedrawnCases",
+    "PreemptionCheckpoint",
     "RobustnessEvaluation",
     "SampledPathTransfer",
     "TrainingThroughput",

@@ -28,6 +28,7 @@ from lit_robust.evaluation.results import MEASURES, Column, Kind, Summary, merge
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
 from lit_robust.evaluation.table import accuracy_table
+from lit_robust.validation import check_callback_settings
 
 NORM_SUBSCRIPTS = {"Linf": "inf", "L2": "2", "L1": "1"}
 
@@ -126,11 +127,9 @@ class RobustnessEvaluation(Callback):
         records_dir: str | None = None,
         draws: int = DRAWS,
     ) -> None:
-        if every_n_epochs < 1 or batch_size < 1 or num_images < 0:
-            raise ValueError(
-                f"every_n_epochs and batch_size must be >= 1 and num_images >= 0, got {every_n_epochs}, "
-                f"{batch_size}, {num_images}."
-            )
+        check_callback_settings(
+            attacks or {}, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
+        )
         cascade = preset is not None if worst_case_only is None else worst_case_only
         attacks = with_preset(attacks, preset, epsilons, norm)
         self.plan = make_plan(attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=cascade)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule, Trainer
@@ -16,7 +17,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from lit_robust.data.augment import crop_and_flip
 from lit_robust.data.dataset import Batch, TensorImageDataset, keep_batch
-from lit_robust.data.sampler import ShardSampler
+from lit_robust.data.rng_state import global_rng_state, set_global_rng_state
+from lit_robust.data.sampler import EpochShuffle, ShardSampler
+from lit_robust.data.seeding import global_seed
 
 Split = Literal["train", "test"]
 STAGES = ("fit", "validate", "test", "predict")
@@ -32,14 +35,24 @@ def check_int(name: str, value: int, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
-def _module_arguments(frame: FrameType | None) -> list[str]:
-    """Constructor arguments (of the whole ``__init__`` chain at ``frame``) that are ``nn.Module`` objects,
-    such as a wrapper's pixel redrawer: their state is not a hyperparameter, and the YAML config that built
-    them is kept by the CLI."""
+def _live_arguments(frame: FrameType | None) -> list[str]:
+    """Constructor arguments (of the whole ``__init__`` chain at ``frame``) that are live objects: modules
+    (a wrapper's pixel redrawer), datamodules (a wrapper's base), callables (attacks), or collections of
+    them (the sources and attacks of ensemble AT2L). They are not hyperparameters (a datamodule keeps its
+    own), the YAML config that built them is kept by the CLI, and pickled objects would stop the checkpoint
+    from loading with ``weights_only=True``."""
     names = []
     for arguments in collect_init_args(frame, [], classes=(HyperparametersMixin,)):
-        names += [name for name, value in arguments.items() if isinstance(value, nn.Module)]
+        names += [name for name, value in arguments.items() if _is_live(value)]
     return names
+
+
+def _is_live(value: object) -> bool:
+    if isinstance(value, Mapping):
+        return any(_is_live(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_is_live(v) for v in value)
+    return isinstance(value, (nn.Module, LightningDataModule)) or callable(value)
 
 
 def check_val_size(val_size: int | float) -> None:
@@ -82,6 +95,12 @@ class InMemoryImageDataModule(LightningDataModule):
     perturbations, pixel redrawn) serves its base's loaders, so set the option on the base; the wrapper
     passes its trainer on to the base (see :attr:`trainer`). Outside a Trainer the data stays on the CPU.
 
+    Runs resume exactly: the training order of each epoch follows from the global seed (``seed_everything``),
+    ``seed`` and the epoch (:class:`~lit_robust.data.sampler.EpochShuffle`), and :meth:`state_dict` puts the
+    global random state in every checkpoint, so a run resumed from ``last.ckpt`` is bit-identical to an
+    uninterrupted one on the CPU. Under DDP the evaluation loaders give each rank an unpadded share
+    (:class:`~lit_robust.data.sampler.ShardSampler`), so ``val/acc`` is the single-process value.
+
     Subclasses set the metadata and implement :meth:`load_split`; those that read files also implement
     :meth:`find_raw_dir`, :meth:`missing_data_message` and, when they can, :meth:`download`.
 
@@ -91,7 +110,7 @@ class InMemoryImageDataModule(LightningDataModule):
         eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
         val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
             (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split.
+        seed: Seed of the train/validation split and, with the global seed, of the training order.
         num_workers: DataLoader worker processes (0 loads in the main process).
         augment: Randomly crop (and flip, where the dataset allows it) training batches.
         download: Download the raw files with torchvision when they are not found.
@@ -132,7 +151,7 @@ class InMemoryImageDataModule(LightningDataModule):
                 f" (got {num_workers})."
             )
         frame = inspect.currentframe()
-        self.save_hyperparameters(ignore=_module_arguments(frame), frame=frame)
+        self.save_hyperparameters(ignore=_live_arguments(frame), frame=frame)
         self.train_data: Batch | Dataset | None = None  # a Dataset when a wrapper extends it
         self.val_data: Batch | None = None
         self.test_data: Batch | None = None
@@ -226,11 +245,14 @@ class InMemoryImageDataModule(LightningDataModule):
             dataset = dataset.to(self.trainer.strategy.root_device)
         workers = self.hparams.num_workers
         shards = self.trainer.distributed_sampler_kwargs if self.trainer is not None and not shuffle else None
+        if shuffle:
+            order = EpochShuffle(dataset, (global_seed(), self.hparams.seed))
+        else:
+            order = ShardSampler(dataset, shards["num_replicas"], shards["rank"]) if shards else None
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
-            sampler=ShardSampler(dataset, shards["num_replicas"], shards["rank"]) if shards else None,
+            sampler=order,
             drop_last=False,
             num_workers=workers,
             persistent_workers=workers > 0,
@@ -254,6 +276,16 @@ class InMemoryImageDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self.test_data, "predict", self._eval_batch_size, shuffle=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint: the global random state (see :mod:`lit_robust.data.rng_state`), so a
+        run resumed from it shuffles, augments and draws dropout exactly as the uninterrupted run."""
+        return {"rng": global_rng_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restores the global random state saved by :meth:`state_dict` (checkpoints without it: nothing)."""
+        if "rng" in state_dict:
+            set_global_rng_state(state_dict["rng"])
 
     def augment_batch(self, images: Tensor) -> Tensor:
         """Augments a float training batch: random crop (``input_size // 8`` padding), flip if ``hflip``."""

@@ -1,5 +1,12 @@
 """The on-disk cache of precomputed images shared by the precomputing wrappers (constant perturbations,
-pixel redrawn): a key of every parameter, a checksum of the stored images, atomic saves."""
+pixel redrawn): a key of every parameter, a checksum of the stored images, atomic saves.
+
+Saves write a ``.<pid>.partial`` file next to the cache and rename it into place, so a reader never sees a
+half-written cache; the partial file is removed on every failure (a full disk, an interrupt, a directory
+where the cache file should be). There is no lock: two processes that build the same cache at once both
+do the work and write the same bytes (the images are deterministic from their key), and the last rename
+wins, so the result is one whole, valid file either way.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +45,8 @@ def load_cached(path: Path, key: str, owner: str) -> Tensor | None:
     (with a warning naming ``owner`` for a stale, corrupt or unreadable file) otherwise."""
     if not path.exists():
         return None
+    if not path.is_file():
+        raise ValueError(f"{owner}: the cache path {path} is not a file: remove it or set another cache_dir.")
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
         valid = stored["key"] == key and stored["checksum"] == checksum(stored["images"])
@@ -54,5 +63,9 @@ def save_cached(path: Path, key: str, images: Tensor) -> None:
     """Saves ``images`` with ``key`` and their checksum; the file appears whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # ranks never see a half-written file
-    torch.save({"key": key, "checksum": checksum(images), "images": images}, partial)
-    os.replace(partial, path)
+    try:
+        torch.save({"key": key, "checksum": checksum(images), "images": images}, partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -32,12 +32,44 @@ def rgb_to_luma(images: Tensor) -> Tensor:
     return ((images.int() * weights).sum(dim=1, keepdim=True) + 500).div_(1000, rounding_mode="floor").byte()
 
 
+NUMPY_ARRAY_GLOBALS = frozenset(
+    (module, name)
+    for package in ("numpy.core", "numpy._core")
+    for module, name in ((f"{package}.multiarray", "_reconstruct"), (f"{package}.numeric", "_frombuffer"))
+) | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+"""The only globals a CIFAR batch refers to: how numpy pickles an array (numpy 1 and 2 module names) and
+how protocol 2 pickles bytes under Python 3 (``_codecs.encode``)."""
+
+
+class ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dictionaries, lists, strings, numbers and numpy arrays; refuses every other global, so a
+    poisoned file cannot run code (``pickle.load`` would call whatever the file names)."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if (module, name) not in NUMPY_ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: CIFAR batches hold only arrays, lists, strings, numbers."
+            )
+        return super().find_class(module, name)
+
+
 def read_cifar_batch(path: Path) -> Batch:
-    """Reads one CIFAR pickle batch into uint8 images ``(N, 3, 32, 32)`` and int64 labels."""
+    """Reads one CIFAR pickle batch into uint8 images ``(N, 3, 32, 32)`` and int64 labels.
+
+    Raises:
+        pickle.UnpicklingError: if the file names anything but numpy arrays (it runs no code).
+        ValueError: if it is not a CIFAR batch (no ``data`` rows of 3072 bytes with as many ``labels``).
+    """
     with open(path, "rb") as f:
-        entry = pickle.load(f, encoding="latin1")
-    images = torch.from_numpy(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-    return images, torch.as_tensor(entry["labels"], dtype=torch.long)
+        entry = ArrayUnpickler(f, encoding="latin1").load()
+    data = entry.get("data") if isinstance(entry, dict) else None
+    labels = entry.get("labels") if isinstance(entry, dict) else None
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"{path} is not a CIFAR batch: it needs 'data', uint8 rows of 3 * 32 * 32 bytes.")
+    if not isinstance(labels, list) or len(labels) != len(data):
+        raise ValueError(f"{path} is not a CIFAR batch: it needs a list of {len(data)} 'labels'.")
+    images = torch.from_numpy(np.ascontiguousarray(data).reshape(-1, 3, 32, 32))
+    return images, torch.as_tensor(labels, dtype=torch.long)
 
 
 class CIFAR10(InMemoryImageDataModule):
@@ -54,7 +86,7 @@ class CIFAR10(InMemoryImageDataModule):
         eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
         val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
             (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split.
+        seed: Seed of the train/validation split and, with the global seed, of the training order.
         num_workers: DataLoader worker processes (0 loads in the main process).
         augment: Randomly crop (4 pixels of padding) and mirror training batches.
         download: Download CIFAR-10 with torchvision into ``data_dir`` when it is not found.

@@ -19,7 +19,7 @@ from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, 
 from lit_robust.data.dataset import Batch
 from lit_robust.data.noise import Distribution, check_noise, sample_noise
 from lit_robust.data.perturbed_copies import PerturbationCodes, PerturbedCopies
-from lit_robust.data.synthetic import seeded_generator
+from lit_robust.data.seeding import seeded_generator
 from lit_robust.data.wrapper import DataModuleWrapper
 
 CACHE_VERSION = 2

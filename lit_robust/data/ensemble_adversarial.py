@@ -24,7 +24,7 @@ sources, and its Algorithm 1 (M = {f}) crafts against the current f, which is wh
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -34,9 +34,11 @@ from tqdm.auto import tqdm
 from lit_robust.attacks import Attack
 from lit_robust.data.base import InMemoryImageDataModule, check_int
 from lit_robust.data.dataset import Batch, keep_batch
+from lit_robust.data.sampler import EpochShuffle
+from lit_robust.data.seeding import seeded_generator
 from lit_robust.data.source_models import SourceModel, train_source
-from lit_robust.data.synthetic import seeded_generator
 from lit_robust.data.wrapper import DataModuleWrapper
+from lit_robust.model_state import seeded_global_rng
 
 Setting = Literal["known", "unknown"]
 Triple = tuple[Tensor, Tensor, Tensor]
@@ -141,6 +143,8 @@ class EnsembleAdversarialExamples(DataModuleWrapper):
         """``(examples, N)``: which pair crafted each stored example of the current round."""
         self.examples: Tensor | None = None
         """``(examples, N, C, H, W)`` float32: the current round's adversarial examples."""
+        self.round_index: int | None = None
+        """The round :attr:`examples` belong to (``None`` before the first)."""
         self._sources_ready = False
 
     def setup(self, stage: str) -> None:
@@ -170,22 +174,48 @@ class EnsembleAdversarialExamples(DataModuleWrapper):
             )
         model = trainer.lightning_module
         self.check_setting(model)
-        epoch, pretrain = trainer.current_epoch, self.hparams.pretrain_epochs
+        # The epoch about to be trained: current_epoch, except right after resuming from an end-of-epoch
+        # checkpoint, where current_epoch still names the finished epoch while the loader is first built.
+        epoch, pretrain = trainer.fit_loop.epoch_progress.current.processed, self.hparams.pretrain_epochs
         if epoch < pretrain:
             return self.base.train_dataloader()
-        if (epoch - pretrain) % self.hparams.epochs_per_round == 0 or self.examples is None:
-            self.craft_round(model, (epoch - pretrain) // self.hparams.epochs_per_round)
+        round_index = (epoch - pretrain) // self.hparams.epochs_per_round
+        if round_index != self.round_index:
+            self.craft_round(model, round_index)
         images, labels = self.train_data
         seed = self.hparams.seed
         choice = torch.randint(len(self.examples), (len(labels),), generator=seeded_generator(seed, epoch))
         adversarial = self.examples[choice, torch.arange(len(labels))]
+        pairs = AdversarialPairs(images, labels, adversarial)
         return DataLoader(
-            AdversarialPairs(images, labels, adversarial),
+            pairs,
             batch_size=self.base.hparams.batch_size,
-            shuffle=True,
-            generator=seeded_generator(seed, epoch, 1),
+            sampler=EpochShuffle(pairs, (seed, 1), epoch),
             collate_fn=keep_batch,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """The global random state and, when a round lasts several epochs, the current round's examples
+        (``(examples, N, C, H, W)`` float32 in every checkpoint), so that a run resumed in the middle of a
+        round trains on the examples crafted at its start, as the uninterrupted run does."""
+        state = super().state_dict()
+        if self.hparams.epochs_per_round > 1 and self.examples is not None:
+            state["round"] = {
+                "index": self.round_index,
+                "examples": self.examples,
+                "pair_index": self.pair_index,
+            }
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        if "round" in state_dict:
+            held = state_dict["round"]
+            self.round_index, self.examples, self.pair_index = (
+                held["index"],
+                held["examples"],
+                held["pair_index"],
+            )
 
     def check_setting(self, model: nn.Module) -> None:
         """Raises a ValueError when ``setting: unknown`` but a source has the structure (class) of the
@@ -211,17 +241,18 @@ class EnsembleAdversarialExamples(DataModuleWrapper):
             if checkpoint is not None:
                 source.load_checkpoint(checkpoint)
                 source.to(device).freeze()
-            else:
-                train_source(
-                    source,
-                    self.train_data,
-                    self.hparams.source_epochs,
-                    self.base.hparams.batch_size,
-                    self.hparams.source_lr,
-                    order=seeded_generator(self.hparams.seed, 2, index),
-                    device=device,
-                    progress=self.hparams.progress,
-                )
+            else:  # dropout seeded too, apart from the global stream: the same sources whenever this runs
+                with seeded_global_rng(seeded_generator(self.hparams.seed, 4, index).initial_seed(), device):
+                    train_source(
+                        source,
+                        self.train_data,
+                        self.hparams.source_epochs,
+                        self.base.hparams.batch_size,
+                        self.hparams.source_lr,
+                        order=seeded_generator(self.hparams.seed, 2, index),
+                        device=device,
+                        progress=self.hparams.progress,
+                    )
         self._sources_ready = True
 
     def craft_round(self, model: nn.Module, round_index: int) -> None:
@@ -239,6 +270,7 @@ class EnsembleAdversarialExamples(DataModuleWrapper):
             )
             self.pair_index = draw.argsort(dim=1)[:, :count].T.contiguous()
         self.examples = torch.empty((count, *images.shape), dtype=torch.float32)
+        self.round_index = round_index
         device, size = next(model.parameters()).device, self.hparams.craft_batch_size
         jobs = [
             (pair, slot[start : start + size], index[start : start + size])

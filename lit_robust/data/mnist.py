@@ -93,7 +93,7 @@ class MNIST(IDXImageDataModule):
         eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
         val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
             (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split.
+        seed: Seed of the train/validation split and, with the global seed, of the training order.
         num_workers: DataLoader worker processes (0 loads in the main process).
         augment: Randomly crop training batches (3 pixels of padding; digits are never mirrored).
         download: Download MNIST with torchvision into ``<data_dir>/MNIST/raw/`` when it is not found.

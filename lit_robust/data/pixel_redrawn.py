@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from lit_robust.data.base import InMemoryImageDataModule, check_int
 from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, save_cached
 from lit_robust.data.dataset import Batch
-from lit_robust.data.synthetic import seeded_generator
+from lit_robust.data.seeding import seeded_generator
 from lit_robust.data.wrapper import DataModuleWrapper
 from lit_robust.models.pixel_redraw import PixelRedrawer
 

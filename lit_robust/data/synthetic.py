@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from lit_robust.data.base import InMemoryImageDataModule, Split, check_int
 from lit_robust.data.dataset import Batch
+from lit_robust.data.seeding import seeded_generator
 
 PATTERN_AMPLITUDE = 0.3
 PATTERN_GRID = 4
 SPLIT_KEYS: dict[Split, int] = {"train": 1, "test": 2}
-
-
-def seeded_generator(*key: int) -> torch.Generator:
-    """A CPU generator seeded from ``key`` so that different keys give independent streams."""
-    return torch.Generator().manual_seed(int(np.random.SeedSequence(key).generate_state(1)[0]))
 
 
 class SyntheticImages(InMemoryImageDataModule):

@@ -13,7 +13,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.core.mixins import hparams_mixin
 from lightning.pytorch.utilities.parsing import collect_init_args
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from lit_robust.models import Normalize
@@ -95,6 +95,7 @@ class RobustClassifier(L.LightningModule):
         self.train_metrics = self.configure_metrics("train")
         self.val_metrics = self.configure_metrics("val")
         self.test_metrics = self.configure_metrics("test")
+        self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})  # exact under DDP
 
     # ----------------------------------------------------------------------------------------- hooks
     def configure_metrics(self, stage: Stage) -> MetricCollection:
@@ -141,7 +142,8 @@ class RobustClassifier(L.LightningModule):
         logits = self(x)
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         metrics.update(logits, y)
-        self.log(f"{stage}/loss", F.cross_entropy(logits, y), sync_dist=True, batch_size=len(y))
+        self.losses[stage].update(F.cross_entropy(logits, y), weight=len(y))
+        self.log(f"{stage}/loss", self.losses[stage], batch_size=len(y), metric_attribute=f"losses.{stage}")
         self.log_dict(metrics, prog_bar=stage == "val", batch_size=len(y))
 
     def configure_optimizers(self) -> Any:

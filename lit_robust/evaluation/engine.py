@@ -36,6 +36,7 @@ from lit_robust.evaluation.plan import WORST, AttackFn, Eps, EvaluationPlan, Pla
 from lit_robust.evaluation.records import PointRecords
 from lit_robust.evaluation.results import Column, PointResults
 from lit_robust.metrics import relative_l2
+from lit_robust.validation import check_labels_below
 
 DRAWS = 5
 """Default draws per majority vote of a randomised model."""
@@ -210,6 +211,7 @@ class _Run:
             if self.owner.draws is not None:
                 return majority_vote(self.judged, x, self.owner.draws) == y, None
             logits = self.judged(x)
+        check_labels_below(y, logits.shape[1])
         true = logits.gather(1, y[:, None]).squeeze(1)
         other = logits.scatter(1, y[:, None], -torch.inf).amax(dim=1)
         return logits.argmax(dim=-1) == y, (true - other).double()

@@ -16,6 +16,7 @@ from lit_robust.evaluation.plan import AttackFn, Epsilons, make_plan
 from lit_robust.evaluation.report import RobustnessReport
 from lit_robust.evaluation.results import PointResults
 from lit_robust.evaluation.sanity import run_sanity_checks, warn_flags
+from lit_robust.validation import check_evaluation_settings, checked_evaluation_data
 
 Batches = Iterable[tuple[Tensor, Tensor]]
 
@@ -89,10 +90,12 @@ def evaluate_robustness(
         ValueError: for inconsistent attacks and epsilons (see :func:`~lit_robust.evaluation.plan.make_plan`),
             or a tensor ``x`` without labels.
     """
+    check_evaluation_settings(attacks or {}, epsilons, batch_size, tolerance, seed)
     plan = make_plan(
         attacks or {}, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=worst_case_only
     )
     device = torch.device(device) if device is not None else _device(model)
+    x = checked_evaluation_data(x, y)
     votes = draws if is_randomized(model, randomized) else None
     evaluators = {
         "white_box": BlockEvaluator(model, plan, seed=seed, draws=votes)

@@ -6,6 +6,8 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from lit_robust.validation import check_int, check_labels, check_tensor
+
 
 class InterraterAgreement(Metric):
     """Interrater agreement kappa of ``num_raters`` classifiers over the points seen; lower is more diverse.
@@ -42,8 +44,7 @@ class InterraterAgreement(Metric):
 
     def __init__(self, num_raters: int) -> None:
         super().__init__()
-        if num_raters < 2:
-            raise ValueError(f"InterraterAgreement needs at least 2 raters, got {num_raters}.")
+        check_int("InterraterAgreement: num_raters", num_raters, 2)
         self.num_raters = num_raters
         self.add_state("correct", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
         self.add_state("disagreement", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
@@ -51,6 +52,8 @@ class InterraterAgreement(Metric):
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Adds a batch: ``preds`` are the raters' classes ``(L, batch)`` or logits ``(L, batch, C)``."""
+        check_labels(target, None, "target")
+        check_tensor("preds", preds)
         if preds.dim() == 3:
             preds = preds.argmax(dim=-1)
         if preds.dim() != 2 or preds.shape != (self.num_raters, len(target)):

@@ -6,6 +6,8 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from lit_robust.validation import check_tensor
+
 
 def relative_l2(x_adv: Tensor, x: Tensor) -> Tensor:
     """Per-point ``||x_adv - x||_2 / ||x||_2``, shape ``(batch,)``; an all-zero image gives ``inf``
@@ -42,6 +44,13 @@ class Rho(Metric):
 
     def update(self, rho: Tensor) -> None:
         """Adds per-point values (0 for misclassified points, NaN where the attack failed)."""
+        if not check_tensor("rho", rho).is_floating_point() or rho.dim() != 1:
+            raise TypeError(
+                f"Rho.update: rho must be a float tensor of shape (batch,), got dtype {rho.dtype} and shape "
+                f"{tuple(rho.shape)}."
+            )
+        if (rho < 0).any():
+            raise ValueError(f"Rho.update: rho must be >= 0 (a ratio of norms), got {rho.min().item():.3g}.")
         known = ~rho.isnan()
         self.total += rho[known].double().sum()
         self.count += known.sum()

@@ -6,6 +6,8 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from lit_robust.validation import check_tensor
+
 
 class RobustAccuracy(Metric):
     """Accumulates per-point "still correctly classified" masks; ``compute`` is robust / total.
@@ -32,8 +34,11 @@ class RobustAccuracy(Metric):
 
     def update(self, robust: Tensor) -> None:
         """Adds a boolean mask, ``True`` where the point is still correctly classified."""
-        if robust.dtype != torch.bool:
-            raise TypeError(f"RobustAccuracy.update needs a boolean mask, got dtype {robust.dtype}.")
+        if check_tensor("robust", robust).dtype != torch.bool or robust.dim() != 1:
+            raise TypeError(
+                f"RobustAccuracy.update: robust must be a boolean mask of shape (batch,), got dtype "
+                f"{robust.dtype} and shape {tuple(robust.shape)}."
+            )
         self.robust += robust.sum()
         self.total += robust.numel()
 

@@ -89,16 +89,31 @@ def cases(draw: st.DrawFn) -> tuple[nn.Module, Tensor, Tensor]:
     return model, x, y
 
 
+def model_state(model: nn.Module) -> tuple[list, list, list, list]:
+    """Everything an attack must leave as it found: parameters, their gradients, buffers and modes."""
+    return (
+        [p.detach().clone() for p in model.parameters()],
+        [None if p.grad is None else p.grad.clone() for p in model.parameters()],
+        [b.clone() for b in model.buffers()],
+        [m.training for m in model.modules()],
+    )
+
+
+def assert_same_state(before: tuple[list, list, list, list], after: tuple[list, list, list, list]) -> None:
+    for name, old, new in zip(("parameters", "gradients", "buffers", "modes"), before, after, strict=True):
+        same = [torch.equal(a, b) if isinstance(a, Tensor) else a == b for a, b in zip(old, new, strict=True)]
+        assert all(same), f"the attack changed the model's {name}"
+
+
 def check_contract(attack: Attack, model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-    modes = [m.training for m in model.modules()]
+    state = model_state(model)
     x_before = x.clone()
     x_adv = attack(model, x, y)
     assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and x_adv.device == x.device
     assert not x_adv.requires_grad and x_adv.grad_fn is None
     assert torch.equal(x, x_before), "the attack modified its input"
     assert x_adv.min() >= 0 and x_adv.max() <= 1
-    assert all(p.grad is None for p in model.parameters())
-    assert [m.training for m in model.modules()] == modes
+    assert_same_state(state, model_state(model))
     return x_adv
 
 
@@ -180,6 +195,25 @@ def test_with_eps_copies_and_rescales_the_default_step(model: nn.Module, data: t
     assert torch.equal(smaller(model, x, y), BIM(0.05, steps=10)(model, x, y))
     wrapped = EOT(PGD(0.1), samples=3).with_eps(0.2)
     assert wrapped.eps == 0.2 and wrapped.samples == 3 and wrapped.norm == "Linf"
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDED) + sorted(MINIMUM_NORM))
+def test_seeded_attacks_on_a_train_mode_model_are_repeatable_and_change_nothing(name: str) -> None:
+    # batch norm in train mode normalises with batch statistics and dropout is active, as a defense that
+    # crafts in train mode chooses; the running statistics are restored and dropout is seeded from the
+    # attack's generator, so two calls agree and the global random stream is untouched.
+    torch.manual_seed(0)
+    model = small_model(1, 5).train()
+    model[-1].weight.grad = torch.ones_like(model[-1].weight)
+    x, y = torch.rand(6, 1, 5, 5), torch.arange(6) % 5
+    attack = BOUNDED[name](0.1, "L2") if name in BOUNDED else MINIMUM_NORM[name]()
+    state = model_state(model)
+    global_rng = torch.get_rng_state()
+    first = attack(model, x, y, generator=torch.Generator().manual_seed(3))
+    second = attack(model, x, y, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first, second)
+    assert torch.equal(torch.get_rng_state(), global_rng)
+    assert_same_state(state, model_state(model))
 
 
 def test_train_mode_is_kept_and_parameters_untouched(data: tuple[Tensor, Tensor]) -> None:

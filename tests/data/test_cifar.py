@@ -76,3 +76,42 @@ def test_missing_cifar_says_how_to_get_it(tmp_path):
     assert str(tmp_path / "cifar-10-batches-py") in message
     assert "data_batch_1" in message and "test_batch" in message
     assert "download: true" in message
+
+
+class _Payload:
+    """Pickles to a call that creates ``marker``: what a poisoned batch would run under ``pickle.load``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.marker,))
+
+
+def test_a_poisoned_batch_raises_and_runs_nothing(tmp_path):
+    write_fake_cifar(tmp_path)
+    marker = tmp_path / "code_ran"
+    entry = {"data": np.zeros((6, 3072), dtype=np.uint8), "labels": [0] * 6, "payload": _Payload(marker)}
+    with open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "wb") as f:
+        pickle.dump(entry, f)
+    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load pathlib.*Path"):
+        CIFAR10(data_dir=str(tmp_path)).load_split("train")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"data": np.zeros((6, 100), dtype=np.uint8), "labels": [0] * 6}, "uint8 rows of 3 \\* 32 \\* 32"),
+        ({"data": np.zeros((6, 3072), dtype=np.uint8), "labels": [0] * 5}, "a list of 6 'labels'"),
+        ([1, 2, 3], "is not a CIFAR batch"),
+    ],
+)
+def test_a_batch_of_the_wrong_form_names_the_file(tmp_path, protocol, entry, message):
+    write_fake_cifar(tmp_path)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    with open(path, "wb") as f:
+        pickle.dump(entry, f, protocol=protocol)
+    with pytest.raises(ValueError, match=message):
+        CIFAR10(data_dir=str(tmp_path)).load_split("test")

@@ -95,11 +95,12 @@ def test_sampled_model_fixes_one_path_on_raw_pixels():
 
 
 def test_eot_attack_on_the_prediction_stays_in_the_threat_model_and_lowers_accuracy():
+    # the prediction samples layers at random: 10 epochs make its clean accuracy (about 0.95) pass on any draw
     torch.manual_seed(0)
     data = SyntheticImages(num_samples=256, num_classes=CLASSES, in_channels=1, input_size=8, batch_size=32)
     model = make_model(test_samples=4, loss="cross_entropy")
     trainer = L.Trainer(
-        max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
+        max_epochs=10, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
     )  # fmt: skip
     trainer.fit(model, data)

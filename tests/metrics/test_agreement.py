@@ -83,5 +83,5 @@ def test_nan_before_any_point_and_shape_checks():
     assert math.isnan(metric.compute().item())
     with pytest.raises(ValueError, match="preds must be"):
         metric.update(torch.zeros(2, 4, dtype=torch.long), torch.zeros(4, dtype=torch.long))
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(ValueError, match="num_raters must be an integer >= 2"):
         InterraterAgreement(1)
