@@ -104,6 +104,17 @@ def check_labels(y: object, batch: int | None, name: str = "y") -> Tensor:
     return y
 
 
+SHAPE_ERROR_WORDS = ("shape", "size", "channels", "dimension", "mat1")
+"""Words of torch's messages for a batch a layer cannot take."""
+
+
+def raise_if_shape_error(error: RuntimeError, x: Tensor) -> None:
+    """Raises the ``ValueError`` naming ``x`` when ``error`` (from the model's forward pass on ``x``) says
+    the model cannot take a batch of that shape; returns for any other error."""
+    if any(word in str(error) for word in SHAPE_ERROR_WORDS):
+        raise ValueError(f"x of shape {tuple(x.shape)} does not fit the model: {error}") from error
+
+
 def check_logits(logits: Tensor, batch: int) -> None:
     """Raises a ValueError unless the model's ``logits`` have shape ``(batch, classes)``."""
     if logits.dim() != 2 or logits.shape[0] != batch:

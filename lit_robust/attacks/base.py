@@ -24,7 +24,13 @@ import torch
 from torch import Tensor
 
 from lit_robust.model_state import preserved_state
-from lit_robust.validation import check_batch, check_labels_below, check_logits, check_number
+from lit_robust.validation import (
+    check_batch,
+    check_labels_below,
+    check_logits,
+    check_number,
+    raise_if_shape_error,
+)
 
 Model = Callable[[Tensor], Tensor]
 Norm = Literal["Linf", "L2", "L1"]
@@ -169,9 +175,6 @@ class Attack:
         return f"{type(self).__name__}({fields})"
 
 
-SHAPE_ERROR_WORDS = ("shape", "size", "channels", "dimension", "mat1")
-
-
 def _diagnose(model: Model, x: Tensor, y: Tensor) -> None:
     """After an attack failed inside torch, raises the ValueError that names the cause when it is a batch
     the model does not take (its forward pass fails with a shape error) or labels beyond its classes;
@@ -180,8 +183,7 @@ def _diagnose(model: Model, x: Tensor, y: Tensor) -> None:
         with torch.no_grad():
             logits = model(x)
     except RuntimeError as error:
-        if any(word in str(error) for word in SHAPE_ERROR_WORDS):
-            raise ValueError(f"x of shape {tuple(x.shape)} does not fit the model: {error}") from error
+        raise_if_shape_error(error, x)
         return
     check_logits(logits, x.shape[0])
     check_labels_below(y, logits.shape[1])

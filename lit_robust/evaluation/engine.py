@@ -36,7 +36,7 @@ from lit_robust.evaluation.plan import WORST, AttackFn, Eps, EvaluationPlan, Pla
 from lit_robust.evaluation.records import PointRecords
 from lit_robust.evaluation.results import Column, PointResults
 from lit_robust.metrics import relative_l2
-from lit_robust.validation import check_labels_below
+from lit_robust.validation import check_labels_below, raise_if_shape_error
 
 DRAWS = 5
 """Default draws per majority vote of a randomised model."""
@@ -104,7 +104,11 @@ class _Run:
 
     def __call__(self, x: Tensor, y: Tensor) -> PointResults:
         owner = self.owner
-        clean, margin = self._judge(x, y)
+        try:
+            clean, margin = self._judge(x, y)
+        except RuntimeError as error:  # the first forward pass: name a batch the model cannot take
+            raise_if_shape_error(error, x)
+            raise
         results = PointResults(transfer=owner.source is not None, values={Column("clean_acc"): clean})
         self.records = PointRecords.start(tuple(p.name for p in self.plan.attacks), y, clean, margin)
         owner.examples = {}
