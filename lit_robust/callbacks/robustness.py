@@ -28,7 +28,7 @@ from lit_robust.evaluation.results import MEASURES, Column, Kind, Summary, merge
 from lit_robust.evaluation.sanity import SanityFlag, run_sanity_checks, warn_flags
 from lit_robust.evaluation.summary import SummaryAccumulator
 from lit_robust.evaluation.table import accuracy_table
-from lit_robust.validation import check_callback_settings
+from lit_robust.validation import check_callback_settings, check_int
 
 NORM_SUBSCRIPTS = {"Linf": "inf", "L2": "2", "L1": "1"}
 
@@ -130,6 +130,7 @@ class RobustnessEvaluation(Callback):
         check_callback_settings(
             attacks or {}, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
         )
+        check_int("draws", draws, 1)
         cascade = preset is not None if worst_case_only is None else worst_case_only
         attacks = with_preset(attacks, preset, epsilons, norm)
         self.plan = make_plan(attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=cascade)
@@ -146,8 +147,6 @@ class RobustnessEvaluation(Callback):
         self.hp_metric_eps = max(grid, default=None) if hp_metric_eps is None else hp_metric_eps
         self.print_table = print_table
         self.records_dir = records_dir
-        if draws < 1:
-            raise ValueError(f"draws must be >= 1, got {draws}.")
         self.draws = draws
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
