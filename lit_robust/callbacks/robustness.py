@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -94,10 +95,14 @@ class RobustnessEvaluation(Callback):
         preset: an AutoAttack version (``standard``, ``rand``, ``fast``) built at the grid's largest epsilon
             in ``norm`` (see :mod:`lit_robust.evaluation.presets`).
         records_dir: save the per-point records of each evaluation there, as
-            ``{stage}_epoch={epoch}.csv`` (see :mod:`lit_robust.evaluation.records`); global rank 0 writes.
+            ``{stage}_epoch={epoch}.csv``, or ``{stage}_{name}_epoch={epoch}.csv`` when named (see
+            :mod:`lit_robust.evaluation.records`); global rank 0 writes.
         draws: a randomised defense (a module whose ``randomized`` attribute is true: layer sampling, Pixel
             Redrawn or noise at test time) is judged, clean and attacked, by the majority of this many
             fresh draws of its prediction (see :mod:`lit_robust.evaluation.engine`).
+        name: a name for this evaluation's keys, ``{stage}/{name}/...`` instead of ``{stage}/...`` (for
+            example ``autoattack``), so that it runs beside another evaluation of the same kind (the
+            paper's attacks, and a preset's cascade); its table and figures carry the name too.
     """
 
     log_group = "robust_eval"
@@ -126,11 +131,14 @@ class RobustnessEvaluation(Callback):
         preset: Version | None = None,
         records_dir: str | None = None,
         draws: int = DRAWS,
+        name: str | None = None,
     ) -> None:
         check_callback_settings(
             attacks or {}, epsilons, every_n_epochs, num_samples, batch_size, tolerance, seed, num_images
         )
         check_int("draws", draws, 1)
+        if name is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"name must be letters, digits, '_', '.' or '-' (one key level), got {name!r}.")
         cascade = preset is not None if worst_case_only is None else worst_case_only
         attacks = with_preset(attacks, preset, epsilons, norm)
         self.plan = make_plan(attacks, epsilons, norm, add_unbounded=sanity_checks, worst_case_only=cascade)
@@ -148,6 +156,7 @@ class RobustnessEvaluation(Callback):
         self.print_table = print_table
         self.records_dir = records_dir
         self.draws = draws
+        self.name = name
         self.summary: Summary = {}
         """The numbers of the last evaluation (also flags in :attr:`flags`)."""
         self.flags: list[SanityFlag] = []
@@ -220,7 +229,9 @@ class RobustnessEvaluation(Callback):
             records = PointRecords.blank(tuple(p.name for p in self.plan.attacks), len(x), x.device)
             blocks = range(trainer.global_rank, -(-len(x) // self.batch_size), trainer.world_size)
             share = sum(len(y[b * self.batch_size : (b + 1) * self.batch_size]) for b in blocks)
-            with AttackProgress(trainer, f"{self.log_group.replace('_', ' ')} ({stage})", share) as progress:
+            with AttackProgress(
+                trainer, f"{self.log_group.replace('_', ' ')} ({self.key_base(stage)})", share
+            ) as progress:
                 # A rank without a block of its own evaluates an empty one, so that its metrics hold updates.
                 for block in blocks or [len(x) // self.batch_size + 1]:
                     xb, yb = (t[block * self.batch_size : (block + 1) * self.batch_size] for t in (x, y))
@@ -266,6 +277,10 @@ class RobustnessEvaluation(Callback):
         bounded = [e for e in planned.epsilons if e is not None]
         return f"{attack} eps<={format_eps(max(bounded))}" if bounded else attack
 
+    def key_base(self, stage: str) -> str:
+        """The first levels of every logged key: ``{stage}``, or ``{stage}/{name}`` for a named evaluation."""
+        return stage if self.name is None else f"{stage}/{self.name}"
+
     def _log(
         self,
         trainer: L.Trainer,
@@ -275,28 +290,29 @@ class RobustnessEvaluation(Callback):
         num_points: int,
         examples: Figure | None,
     ) -> None:
-        values = {f"{stage}/{self.log_group}/seconds": seconds}
+        base = self.key_base(stage)
+        values = {f"{base}/{self.log_group}/seconds": seconds}
         for column, value in self.summary.items():
             if MEASURES[column.kind].grouped:
-                values[f"{stage}/{self.log_group}/{column.name}"] = value
+                values[f"{base}/{self.log_group}/{column.name}"] = value
             elif column.kind in self.logged_kinds:
-                values[f"{stage}/{column.name}"] = value
+                values[f"{base}/{column.name}"] = value
         if self.sanity_checks:
-            values[f"{stage}/{self.log_group}/sanity_flags"] = float(len(self.flags))
+            values[f"{base}/{self.log_group}/sanity_flags"] = float(len(self.flags))
         # Every rank holds the same synchronised values (the time differs): "max" keeps them exact.
         pl_module.log_dict(values, sync_dist=True, reduce_fx="max", batch_size=1)
         if trainer.is_global_zero:
             warn_flags(self.flags)
         if self.flags:
-            log_text(trainer, f"{stage}/{self.log_group}/sanity", [str(f) for f in self.flags])
-        title = f"{stage} {self.accuracy_kind.replace('_', ' ')}, {evaluated_model(trainer)}"
+            log_text(trainer, f"{base}/{self.log_group}/sanity", [str(f) for f in self.flags])
+        title = f"{base.replace('/', ' ')} {self.accuracy_kind.replace('_', ' ')}, {evaluated_model(trainer)}"
         if self.log_figure:
             figure = accuracy_figure(self.summary, self.accuracy_kind, self.plan.norm, title)
-            log_figure(trainer, f"{stage}/{self.log_group}/accuracy_vs_eps", figure)
+            log_figure(trainer, f"{base}/{self.log_group}/accuracy_vs_eps", figure)
         if examples is not None:
-            log_figure(trainer, f"{stage}/{self.log_group}/examples", examples)
+            log_figure(trainer, f"{base}/{self.log_group}/examples", examples)
         if stage == "val" and not self._layout_written:  # test logs one point: no chart over epochs
-            log_custom_scalars(trainer, self._layout(stage))
+            log_custom_scalars(trainer, self._layout(base))
             self._layout_written = True
         fitting = trainer.state.fn == TrainerFn.FITTING
         worst = self.summary.get(Column(self.accuracy_kind, WORST, self.hp_metric_eps))
@@ -309,22 +325,24 @@ class RobustnessEvaluation(Callback):
             )
             console_print(trainer, "\n".join([heading, *accuracy_table(self.summary)]))
 
-    def _layout(self, stage: str) -> dict[str, dict[str, list[str]]]:
-        """Custom Scalars charts: each epsilon's accuracies, and the worst case at every epsilon."""
+    def _layout(self, base: str) -> dict[str, dict[str, list[str]]]:
+        """Custom Scalars charts: each epsilon's accuracies, and the worst case at every epsilon (keys under
+        ``base``, see :meth:`key_base`)."""
         accuracies = [c for c in self.summary if c.kind == self.accuracy_kind and c.eps is not None]
-        clean = f"{stage}/{self.log_group}/clean_acc"
+        clean = f"{base}/{self.log_group}/clean_acc"
         by_eps: dict[str, list[str]] = {}
         for column in sorted(accuracies, key=lambda c: c.eps):
-            by_eps.setdefault(f"eps={format_eps(column.eps)}", [clean]).append(f"{stage}/{column.name}")
-        worst = [f"{stage}/{c.name}" for c in sorted(accuracies, key=lambda c: c.eps) if c.attack == WORST]
+            by_eps.setdefault(f"eps={format_eps(column.eps)}", [clean]).append(f"{base}/{column.name}")
+        worst = [f"{base}/{c.name}" for c in sorted(accuracies, key=lambda c: c.eps) if c.attack == WORST]
         charts = {"worst case at every eps": [clean, *worst]} if worst else {}
-        return {f"{stage} {self.accuracy_kind.replace('_', ' ')}": {**charts, **by_eps}}
+        return {f"{base.replace('/', ' ')} {self.accuracy_kind.replace('_', ' ')}": {**charts, **by_eps}}
 
     def _save_records(self, trainer: L.Trainer, stage: str, records: PointRecords) -> None:
         """Sums the ranks' records (each point is filled by one rank) and writes them from rank 0."""
         records = records.reduced(lambda t: trainer.strategy.reduce(t, reduce_op="sum"))
         if trainer.is_global_zero:
-            records.save(Path(self.records_dir) / f"{stage}_epoch={trainer.current_epoch}.csv")
+            file = f"{self.key_base(stage).replace('/', '_')}_epoch={trainer.current_epoch}.csv"
+            records.save(Path(self.records_dir) / file)
 
 
 def evaluated_model(trainer: L.Trainer) -> str:

@@ -37,9 +37,10 @@ as JSON. The overlay replaces ``trainer.callbacks`` in the test run (so evaluati
 training); a callback that should also run at validation end while fitting goes in the fit's overrides as
 ``trainer.callbacks``. A row's own ``evaluation`` replaces the overlay for that row. Adding an evaluation to a
 table is one more overlay entry and one more column per number: an AutoAttack preset
-(``lit_robust.evaluation.autoattack``, selected by name), for example, is a callback entry (a
-``RobustnessEvaluation`` whose attacks are the preset's) and columns naming the metrics it logs, such as
-``test/robust_acc/worst/eps=0.3``. Nothing else in the spec or the runner changes.
+(``lit_robust.evaluation.autoattack``, selected by name), for example, is a callback entry (a named
+``RobustnessEvaluation``, ``{preset: standard, name: autoattack, epsilons: [0.3]}``, which logs beside the
+paper's attacks) and a column naming the metric it logs, ``test/autoattack/robust_acc/worst/eps=0.3``.
+Nothing else in the spec or the runner changes.
 
 Strings in the overlay and in ``test_overrides`` may name other runs' checkpoints: ``${checkpoint:ROW}``
 (ROW's checkpoint at this seed) and ``${checkpoints:ROW:other-seeds}`` (as a whole value: the list of ROW's

@@ -52,3 +52,22 @@ def test_a_preset_is_chosen_by_name_as_in_a_config():
     with pytest.raises(ValueError, match="taken by preset"):
         RobustnessEvaluation({"apgd-ce": FGSM(0.1)}, [0.1], preset="standard")
     assert not RobustnessEvaluation(attacks(), [0.1]).plan.worst_case_only
+
+
+def test_a_named_evaluation_logs_beside_an_unnamed_one(tmp_path, data, trained):
+    model = copy.deepcopy(trained)
+    plain = RobustnessEvaluation(attacks(), EPSILONS, num_samples=20, log_images=False, log_figure=False)
+    named = RobustnessEvaluation(
+        {"fgsm": FGSM(0.1)}, EPSILONS, num_samples=20, log_images=False, log_figure=False, name="second",
+        records_dir=str(tmp_path / "r"),
+    )  # fmt: skip
+    results = make_trainer(tmp_path, callbacks=[plain, named]).validate(
+        model, datamodule=data, verbose=False
+    )[0]
+    for eps in EPSILONS:
+        assert results[f"val/second/robust_acc/fgsm/eps={eps}"] == results[f"val/robust_acc/fgsm/eps={eps}"]
+    assert "val/second/robust_acc/pgd/eps=0.1" not in results
+    assert results["val/second/robust_eval/clean_acc"] == results["val/robust_eval/clean_acc"]
+    assert (tmp_path / "r" / "val_second_epoch=0.csv").exists()
+    with pytest.raises(ValueError, match="name must be"):
+        RobustnessEvaluation(attacks(), EPSILONS, name="a/b")
