@@ -1,4 +1,5 @@
-"""Pure ``nn.Module`` building blocks: the normalisation layer, the backbones from the papers, and adapters.
+"""Pure ``nn.Module`` building blocks: the defended model (input transform, normalisation, backbone), the
+normalisation layer, the backbones from the papers, and adapters.
 
 Every backbone takes ``in_channels``, ``num_classes`` and ``input_size`` first (all keyword-able, with
 defaults), so the CLI can link them from the datamodule, and returns logits. ``TorchvisionBackbone`` and
@@ -9,6 +10,7 @@ loads a local weights file into any module.
 from lit_robust.models.at2l_mnist import MnistModelA, MnistModelB, MnistModelC, MnistModelD
 from lit_robust.models.basic_cnn import PRBasicCNN
 from lit_robust.models.critic import Critic, GaussianNoise
+from lit_robust.models.defended import DefendedModel
 from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel
 from lit_robust.models.layers import Conv2dSame
 from lit_robust.models.lenet import LeNet5
@@ -29,6 +31,7 @@ __all__ = [
     "VGG16",
     "Conv2dSame",
     "Critic",
+    "DefendedModel",
     "GaussianNoise",
     "LayerSampledEnsemble",
     "LeNet5",
