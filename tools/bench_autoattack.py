@@ -4,6 +4,9 @@ cascade, (b) our ``standard`` preset, (c) our ``fast`` preset, on a standard and
     python tools/bench_autoattack.py --points 1000 --epochs 3 --json autoattack.json
     python tools/bench_autoattack.py --checkpoints standard.ckpt pgd.ckpt     # reuse trained models
 
+The run resumes: models already saved under ``--save`` are loaded instead of trained, and the methods whose
+numbers are already in ``--json`` (written after each one) are not run again.
+
 The models are trained through the package's CLI (``configs/quickstart.yaml`` and
 ``configs/baselines/pgd_at_fashion_mnist.yaml``), or loaded from ``--checkpoints`` (``--save`` writes the
 trained ones). (a) is APGD-CE, APGD-T, FAB-T and Square from torchattacks, built as AutoAttack builds them
@@ -68,6 +71,8 @@ def torchattacks_cascade(model: nn.Module, x: Tensor, y: Tensor, eps: float, bat
         robust = _predict(model, x) == y
         for attack in parts.values():
             for index in robust.nonzero().squeeze(1).split(batch_size):
+                if not len(index):  # nothing left to attack (split of no points gives one empty block)
+                    continue
                 x_adv = attack(x[index], y[index])
                 assert (x_adv - x[index]).abs().max() <= eps + 1e-6, "torchattacks left the threat model"
                 robust[index[_predict(model, x_adv) != y[index]]] = False
@@ -131,8 +136,9 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     models = {}
     for index, (name, config) in enumerate(CONFIGS.items()):
-        if args.checkpoints:
-            models[name] = load_source(args.checkpoints[index])
+        saved = Path(args.save) / name / "model.ckpt"
+        if args.checkpoints or saved.is_file():
+            models[name] = load_source(args.checkpoints[index] if args.checkpoints else saved)
         else:
             models[name] = train(
                 config, args.epochs, args.train_batches, args.data_dir, f"{args.save}/{name}"
@@ -142,29 +148,45 @@ def main() -> None:
     data.setup("test")
     images, labels = data.test_data
     x, y = (images[: args.points].float() / 255).to(device), labels[: args.points].to(device)
-    results: dict = {"points": len(y), "device": str(device), "torch": torch.__version__, "runs": {}}
+    results = _resumed(args.json, len(y), device)
     lines = []
     for name, model in models.items():
         model = model.to(device).eval().requires_grad_(False)
         clean = (_predict(model, x) == y).double().mean().item()
         print(f"{name}: clean accuracy {clean:.2%} on {len(y)} test points", flush=True)
         for eps in args.epsilons:
-            rows = {
-                "torchattacks": torchattacks_cascade(model, x, y, eps, args.batch_size),
-                **{v: preset(model, x, y, eps, v, args.batch_size) for v in METHODS[1:]},
-            }
-            for method, row in rows.items():
+            rows = results["runs"].setdefault(f"{name}/eps={eps:g}", {"clean_acc": clean})
+            for method in METHODS:
+                if method not in rows:
+                    rows[method] = (
+                        torchattacks_cascade(model, x, y, eps, args.batch_size)
+                        if method == "torchattacks"
+                        else preset(model, x, y, eps, method, args.batch_size)
+                    )
+                    if args.json:  # after every method: an interrupted run resumes from here
+                        Path(args.json).write_text(json.dumps(results, indent=1))
+                row = rows[method]
                 print(
                     f"  eps={eps:g} {method:<13} robust {row['robust_acc']:7.2%}  {row['seconds']:7.1f} s "
                     f"(CPU {row['cpu_seconds']:7.1f} s)  "
                     f"forward {row['forward']:>11,}  backward {row['backward']:>10,}",
                     flush=True,
                 )
-            results["runs"][f"{name}/eps={eps:g}"] = {"clean_acc": clean, **rows}
             lines += verdicts(rows, name, eps)
     print("\n".join(["", "Targets (a: torchattacks cascade, b: standard, c: fast)", *lines]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def _resumed(path: str | None, points: int, device: torch.device) -> dict:
+    """The numbers of an earlier run of the same size from ``path``, or a fresh record."""
+    fresh = {"points": points, "device": str(device), "torch": torch.__version__, "runs": {}}
+    if path is None or not Path(path).is_file():
+        return fresh
+    earlier = json.loads(Path(path).read_text())
+    if earlier.get("points") != points:
+        raise SystemExit(
+            f"{path} holds a run on {earlier.get('points')} points, not {points}: use another file."
+        )
+    return earlier
 
 
 if __name__ == "__main__":
