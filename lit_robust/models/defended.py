@@ -44,6 +44,10 @@ class DefendedModel(nn.Module):
         """Logits of images ``x`` in [0, 1]."""
         if self.transform is not None:
             x = self.transform(x)
+        return self.network(x)
+
+    def network(self, x: Tensor) -> Tensor:
+        """Logits of images ``x`` in [0, 1] without the input transform: ``backbone(normalize(x))``."""
         return self.backbone(self.normalize(x))
 
     def freeze(self) -> DefendedModel:
