@@ -161,7 +161,7 @@ class RobustClassifier(L.LightningModule):
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
 
     def log_terms(self, terms: Mapping[str, Tensor], batch_size: int) -> None:
-        """Logs the parts of a training loss as ``train/{name}`` (per step, averaged over the epoch)."""
+        """Logs the parts of a training loss as ``train/{name}`` (at every step)."""
         self.log_dict({f"train/{name}": value for name, value in terms.items()}, batch_size=batch_size)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -188,21 +188,12 @@ class RobustClassifier(L.LightningModule):
         optimizer = self.optimizer_factory(self.parameters())
         if self.lr_scheduler_factory is None:
             return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": self.scheduler_config(self.lr_scheduler_factory, optimizer),
-        }
-
-    def scheduler_config(
-        self, factory: LRSchedulerCallable, optimizer: torch.optim.Optimizer
-    ) -> dict[str, Any]:
-        """Lightning's scheduler configuration of ``factory(optimizer)``, with the configured interval and
-        monitored metric."""
-        return {
-            "scheduler": factory(optimizer),
+        scheduler = {
+            "scheduler": self.lr_scheduler_factory(optimizer),
             "interval": self.hparams.get("lr_scheduler_interval", "epoch"),
             "monitor": self.hparams.get("lr_scheduler_monitor", "val/loss"),
         }
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
 def _rename_legacy_keys(
