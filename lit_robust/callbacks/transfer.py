@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ from torch import Tensor, nn
 
 from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
-from lit_robust.defenses import RobustClassifier
+from lit_robust.defenses import load_defended_model
 from lit_robust.evaluation.engine import DRAWS, BlockEvaluator
 from lit_robust.evaluation.plan import AttackFn, Eps, Epsilons
 from lit_robust.evaluation.records import PointRecords
@@ -23,29 +21,10 @@ from lit_robust.evaluation.results import MEASURES, Kind, PointResults
 Source = str | nn.Module
 
 
-def load_source(path: str | Path) -> RobustClassifier:
-    """Loads a ``RobustClassifier`` (or defense) checkpoint with ``weights_only=True``: CPU, eval mode.
-
-    The module is rebuilt from the checkpoint's hyper-parameters as ``load_from_checkpoint`` does, which works
-    for checkpoints made by ``lit-robust fit`` (the backbone's config is stored). A checkpoint made in Python
-    does not store an injected backbone: load it yourself with
-    ``RobustClassifier.load_from_checkpoint(path, backbone=...)`` and pass the module instead.
-
-    Raises:
-        FileNotFoundError: if ``path`` is not a file.
-        ValueError: if the file is not a loadable checkpoint (naming the path and the cause).
-    """
-    path = _existing_file(path)
-    try:
-        return RobustClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
-    except TypeError as error:
-        raise ValueError(
-            f"cannot rebuild the model of source checkpoint {str(path)!r} from its hyper-parameters "
-            f"({error}); if it was saved from Python, load it with RobustClassifier.load_from_checkpoint("
-            "path, backbone=...) and pass the module as the source."
-        ) from error
-    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
-        raise ValueError(f"source checkpoint {str(path)!r} is not a loadable checkpoint: {error}") from error
+def load_source(path: str | Path) -> nn.Module:
+    """A source checkpoint's defended model: :func:`~lit_robust.defenses.load_defended_model` (weights only,
+    CPU, eval mode)."""
+    return load_defended_model(path)
 
 
 def _existing_file(path: str | Path) -> Path:
@@ -69,8 +48,9 @@ class TransferEvaluation(RobustnessEvaluation):
     beat them (a sign of masked white-box gradients); that doubles the cost.
 
     Args:
-        source: a checkpoint path of a ``RobustClassifier`` (see :func:`load_source`, weights only) or a
-            module (put in eval mode and moved to the trained model's device), or a non-empty list of them.
+        source: a checkpoint path of a ``RobustClassifier`` (its defended model, see :func:`load_source`,
+            weights only) or a module (put in eval mode and moved to the trained model's device), or a
+            non-empty list of them.
         attacks: attacks by name, run against the source model.
         epsilons: as in :class:`RobustnessEvaluation`.
         norm: norm of the epsilon grid.

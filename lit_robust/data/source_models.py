@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lit_robust.data.dataset import Batch
-from lit_robust.models import Normalize
+from lit_robust.models import Normalize, load_defended_weights
 
 
 class SourceModel(nn.Sequential):
@@ -48,15 +48,7 @@ class SourceModel(nn.Sequential):
             FileNotFoundError: if ``path`` does not exist.
             RuntimeError: if the weights do not fit the backbone (the message lists the mismatched keys).
         """
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"source checkpoint {str(path)!r} does not exist.")
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        state = stored.get("state_dict", stored)
-        ours = {key: value for key, value in state.items() if key.startswith(("normalize.", "backbone."))}
-        if ours:
-            self.load_state_dict(ours)
-        else:
-            self.backbone.load_state_dict(state)
+        load_defended_weights(self, path)
 
 
 def train_source(

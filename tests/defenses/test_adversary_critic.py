@@ -30,7 +30,7 @@ def make_defense(**kwargs) -> AdversaryCritic:
 class RecordingCritic(AdversaryCritic):
     """Records, at every optimiser step, which networks the backward pass gave new gradients."""
 
-    def _step(self, optimizer, loss):
+    def step(self, optimizer, loss):
         parts = {"backbone": self.backbone, "critic": self.critic}
         before = {name: [_grad(p) for p in part.parameters()] for name, part in parts.items()}
         optimizer.zero_grad()
