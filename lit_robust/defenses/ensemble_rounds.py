@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from lit_robust.attacks import Attack
 from lit_robust.data.seeding import seeded_generator
 from lit_robust.defenses.attack_mode import module_mode
-from lit_robust.models import DefendedModel
+from lit_robust.models import DefendedModel, check_backbone_fits
 from lit_robust.models.pretrained import read_state_dict
 from lit_robust.validation import check_int
 
@@ -83,8 +83,8 @@ class EnsembleRounds(nn.Module):
         snapshot = DefendedModel(copy.deepcopy(evaluated), mean, std).requires_grad_(False)
         self.snapshot = snapshot if setting == "known" else None
         self.register_buffer("round_index", torch.tensor(-1))
-        names = [f"{i}:{type(source.backbone).__name__}" for i, source in enumerate(self.sources)]
-        self.member_names = ([EVALUATED] if setting == "known" else []) + names
+        self.source_names = [f"{i}:{type(source).__name__}" for i, source in enumerate(sources)]
+        self.member_names = ([EVALUATED] if setting == "known" else []) + self.source_names
         self.pairs = [(attack, member) for attack in self.attacks for member in self.member_names]
         """Every (attack, member) pair by name, indexed like the draws of :meth:`draw_pairs`."""
         self.draws = torch.Generator()
@@ -118,6 +118,18 @@ class EnsembleRounds(nn.Module):
             else:
                 source.backbone.load_state_dict(state)
             source.requires_grad_(False)
+
+    def check_sources(self, x: Tensor, num_classes: int) -> None:
+        """Raises a ValueError naming the source that cannot take images shaped like the batch ``x`` or does
+        not return ``num_classes`` logits (see :func:`~lit_robust.models.check_backbone_fits`)."""
+        for name, source in zip(self.source_names, self.sources, strict=True):
+            try:
+                check_backbone_fits(source.backbone, x.shape[1], x.shape[-1], num_classes)
+            except ValueError as error:
+                problem = str(error)
+            else:
+                continue
+            raise ValueError(f"source {name} of EnsembleTripletAdversarialTraining: {problem}")
 
     def start_epoch(self, epoch: int, evaluated: nn.Module) -> None:
         """From the first round on, keeps the trained sources frozen, and at the start of a round (one not

@@ -109,6 +109,8 @@ class EnsembleTripletAdversarialTraining(TripletAdversarialTraining):
         self.rounds.start_epoch(self.current_epoch, self.backbone)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if batch_idx == 0:  # a source of another shape than the data is named before it fails
+            self.rounds.check_sources(batch[0], self.num_classes)
         self.rounds.start_batch(self.current_epoch, batch_idx, self.global_rank)
 
     def training_loss(self, x: Tensor, y: Tensor, *extra: Tensor) -> TrainingOutput:

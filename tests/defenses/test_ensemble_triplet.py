@@ -9,6 +9,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import Tensor, nn
 
 from lit_robust.attacks import FGSM, PGD
+from lit_robust.cli import run_cli
 from lit_robust.data import SyntheticImages
 from lit_robust.defenses import EnsembleTripletAdversarialTraining, TripletAdversarialTraining
 from lit_robust.models import MLP, LeNet5
@@ -151,6 +152,15 @@ def test_unknown_setting_refuses_a_source_with_the_evaluated_structure():
         )
 
 
+def test_a_source_of_another_shape_than_the_data_is_named():
+    wide = MLP(1, 3, 28, [16])  # MNIST-sized, on 8x8 images
+    model = EnsembleTripletAdversarialTraining(mlp(), {"fgsm": FGSM(EPS)}, [wide], pretrain_epochs=1)
+    with pytest.raises(
+        ValueError, match="source 0:MLP of EnsembleTripletAdversarialTraining: The backbone MLP"
+    ):
+        trainer(1).fit(model, datamodule=synthetic())
+
+
 def fit(root: Path, max_epochs: int, ckpt_path: Path | None = None) -> EnsembleTripletAdversarialTraining:
     L.seed_everything(0)  # as lit-robust does in every fresh process
     # dropout in f and the source, PGD's random starts: draws from the global RNG besides the pair draws
@@ -174,3 +184,41 @@ def test_resuming_inside_a_round_gives_the_weights_of_an_uninterrupted_run(tmp_p
     for (name, a), b in zip(uninterrupted.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), f"{name} differs after resuming"
     assert any(name.startswith("attack.snapshot.") for name in uninterrupted.state_dict())
+
+
+CONFIG = """
+model:
+  class_path: EnsembleTripletAdversarialTraining
+  init_args:
+    backbone: {class_path: LeNet5}
+    attacks:
+      fgsm: {class_path: FGSM, init_args: {eps: 0.1}}
+      i_fgsm: {class_path: BIM, init_args: {eps: 0.1, steps: 2, step_size: 0.05}}
+    sources:
+      - class_path: lit_robust.models.MLP
+        init_args: {in_channels: 1, num_classes: 3, input_size: 8, hidden_sizes: [8]}
+    setting: known
+    pretrain_epochs: 1
+data:
+  class_path: SyntheticImages
+  init_args: {num_samples: 24, num_classes: 3, in_channels: 1, input_size: 8, batch_size: 8, val_size: 8}
+trainer:
+  max_epochs: 2
+  accelerator: cpu
+  logger: false
+  enable_progress_bar: false
+  callbacks: [{class_path: ModelCheckpoint, init_args: {save_last: true}}]
+"""
+
+
+def test_a_config_trains_through_a_round_and_its_checkpoint_rebuilds_the_defense(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ensemble.yaml").write_text(CONFIG)
+    cli = run_cli(["fit", "--config", "ensemble.yaml", f"--trainer.default_root_dir={tmp_path}"])
+    trained = cli.model
+    assert trained.rounds.round_index.item() == 0 and trained.rounds.member_names == ["model", "0:MLP"]
+    last = next(tmp_path.rglob("last.ckpt"))
+    rebuilt = EnsembleTripletAdversarialTraining.load_from_checkpoint(last, weights_only=True)
+    x = torch.rand(4, 1, 8, 8)
+    torch.testing.assert_close(rebuilt.eval()(x), trained.eval()(x))
+    torch.testing.assert_close(rebuilt.rounds.sources[0](x), trained.rounds.sources[0](x))
