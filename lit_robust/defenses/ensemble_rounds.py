@@ -80,8 +80,12 @@ class EnsembleRounds(nn.Module):
         self.pretrain_epochs, self.epochs_per_round, self.seed = pretrain_epochs, epochs_per_round, seed
         self.sources = nn.ModuleList(DefendedModel(source, mean, std) for source in sources)
         self.checkpoints = checkpoints
-        snapshot = DefendedModel(copy.deepcopy(evaluated), mean, std).requires_grad_(False)
-        self.snapshot = snapshot if setting == "known" else None
+        self.snapshot = (
+            DefendedModel(copy.deepcopy(evaluated), mean, std).requires_grad_(False)
+            if setting == "known"
+            else None
+        )
+        """The frozen copy of f in M (``known`` setting), retaken at the start of every round."""
         self.register_buffer("round_index", torch.tensor(-1))
         self.source_names = [f"{i}:{type(source).__name__}" for i, source in enumerate(sources)]
         self.member_names = ([EVALUATED] if setting == "known" else []) + self.source_names

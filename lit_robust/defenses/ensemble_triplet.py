@@ -29,15 +29,16 @@ class EnsembleTripletAdversarialTraining(TripletAdversarialTraining):
       source backbone). Those without a checkpoint train during the ``pretrain_epochs`` clean epochs
       (Algorithm 2, step 1), by Lightning's own loop: their cross-entropy on the clean batch is added to the
       training loss, with the same optimiser (with Adam, the same updates as separate optimisers, since
-      the parameters are disjoint); from the first round on they are frozen. The others are loaded
+      the parameters are disjoint, unless gradients are clipped by their global norm); from the first
+      round on they are frozen. The others are loaded
       (weights-only) when fitting starts and are frozen throughout.
     - ``known``: M holds a frozen snapshot of f, which takes f's weights at the start of every round
       (Algorithm 1 in rounds when there are no sources), and the sources; ``unknown``: only the sources.
-    - Nothing is stored: at every training step each image is paired with one (attack, member) pair drawn
-      at random, and its example is crafted against that member in eval mode. This samples from the
-      round's ``X_adv`` as the paper's batches do, without storing it (each step crafts anew, so an attack's
-      own randomness is drawn anew; in the unknown setting the members never change, and rounds are only
-      a name for groups of epochs).
+    - Crafting is on the fly: at every training step each image is paired with one (attack, member) pair
+      drawn at random, and its example is crafted against that member in eval mode: a sample of the
+      round's ``X_adv`` as the paper's batches take one, without storing the set (an attack's own
+      randomness is drawn anew at every step; in the unknown setting the members never change, and a round
+      is only a group of epochs).
     - A checkpoint holds the sources, the snapshot and its round (:class:`EnsembleRounds` keeps them as
       parameters and buffers), so a run resumed inside a round continues it exactly. Under DDP with sources
       trained here, use ``strategy: ddp_find_unused_parameters_true`` (they stop getting gradients).
@@ -102,13 +103,16 @@ class EnsembleTripletAdversarialTraining(TripletAdversarialTraining):
         return self.attack
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage == "fit":
             self.rounds.load_sources()
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         self.rounds.start_epoch(self.current_epoch, self.backbone)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        super().on_train_batch_start(batch, batch_idx)
         if batch_idx == 0:  # a source of another shape than the data is named before it fails
             self.rounds.check_sources(batch[0], self.num_classes)
         self.rounds.start_batch(self.current_epoch, batch_idx, self.global_rank)
