@@ -124,6 +124,22 @@ def test_every_round_image_is_trained_with_an_example_from_a_member_in_eval_mode
     assert (model.rounds.snapshot is not None) == (setting == "known")
 
 
+def test_a_loaded_source_is_attacked_from_the_first_epoch_and_never_trained(tmp_path):
+    source = mlp()
+    torch.save(source.state_dict(), tmp_path / "source.pt")
+    spy = Spy()
+    model = EnsembleTripletAdversarialTraining(
+        LeNet5(1, 3, 8), {"spy": spy}, [mlp()], "unknown", [str(tmp_path / "source.pt")], num_classes=3
+    )
+    trainer(1).fit(model, datamodule=synthetic())
+    loaded = model.rounds.sources[0]
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.backbone.parameters(), source.parameters(), strict=True)
+    )
+    assert not any(p.requires_grad for p in loaded.parameters())
+    assert {id(m) for m, _, _ in spy.calls} == {id(loaded)} and sum(n for _, _, n in spy.calls) == 40
+
+
 def test_round_batches_get_the_at2l_loss_of_the_crafted_examples():
     generator = torch.Generator().manual_seed(0)
     x, y = torch.rand(8, 1, 8, 8, generator=generator), torch.arange(8) % 3
