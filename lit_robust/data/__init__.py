@@ -5,11 +5,9 @@ from lit_robust.data.base import DatasetNotFoundError, InMemoryImageDataModule
 from lit_robust.data.cifar import CIFAR10
 from lit_robust.data.constant_perturbations import ConstantPerturbations
 from lit_robust.data.dataset import TensorImageDataset, keep_batch
-from lit_robust.data.ensemble_adversarial import AdversarialPairs, EnsembleAdversarialExamples
 from lit_robust.data.folder import ImageFolderDataModule
 from lit_robust.data.mnist import MNIST, FashionMNIST
 from lit_robust.data.pixel_redrawn import PixelRedrawn
-from lit_robust.data.source_models import SourceModel, train_source
 from lit_robust.data.svhn import SVHN
 from lit_robust.data.synthetic import SyntheticImages
 from lit_robust.data.wrapper import DataModuleWrapper
@@ -18,21 +16,17 @@ __all__ = [
     "CIFAR10",
     "MNIST",
     "SVHN",
-    "AdversarialPairs",
     "ConstantPerturbations",
     "DataModuleWrapper",
     "DatasetNotFoundError",
-    "EnsembleAdversarialExamples",
     "FashionMNIST",
     "ImageFolderDataModule",
     "InMemoryImageDataModule",
     "PixelRedrawn",
-    "SourceModel",
     "SyntheticImages",
     "TensorImageDataset",
     "crop_and_flip",
     "keep_batch",
     "random_crop",
     "random_hflip",
-    "train_source",
 ]

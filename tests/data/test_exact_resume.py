@@ -10,9 +10,9 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_robust.attacks import PGD
-from lit_robust.data import EnsembleAdversarialExamples, InMemoryImageDataModule, SyntheticImages
+from lit_robust.data import InMemoryImageDataModule, SyntheticImages
 from lit_robust.data.constant_perturbations import ConstantPerturbations
-from lit_robust.defenses import AdversarialTraining, EnsembleTripletAdversarialTraining
+from lit_robust.defenses import AdversarialTraining
 from lit_robust.models import MLP
 
 
@@ -40,17 +40,7 @@ def wrapper_run() -> tuple[L.LightningModule, InMemoryImageDataModule]:
     return model, ConstantPerturbations(base, copies=2, eps=0.1, augment=True, progress=False)
 
 
-def ensemble_run() -> tuple[L.LightningModule, InMemoryImageDataModule]:
-    # the checkpoint after epoch 1 falls in the middle of round 0 (epochs 1 and 2); the source (with
-    # dropout) is trained in whichever process first needs it
-    data = EnsembleAdversarialExamples(
-        synthetic(val_size=0, augment=False), attacks={"pgd": PGD(0.1, steps=2)}, sources=[mlp()],
-        pretrain_epochs=1, epochs_per_round=2, progress=False,
-    )  # fmt: skip
-    return EnsembleTripletAdversarialTraining(mlp(), num_classes=3), data
-
-
-RUNS = {"base": base_run, "wrapper": wrapper_run, "ensemble": ensemble_run}
+RUNS = {"base": base_run, "wrapper": wrapper_run}
 
 
 def fit(root: Path, max_epochs: int, run: str, ckpt_path: Path | None = None) -> L.LightningModule:
