@@ -66,8 +66,8 @@ class AdversarialTraining(AdversarialDefense):
         return self.craft(self.attack, x, y)
 
     def training_loss(self, x: Tensor, y: Tensor, x_adv: Tensor | None = None) -> TrainingOutput:
-        """The loss of a batch; ``x_adv``, when the datamodule gives it with the batch (precomputed examples,
-        see :class:`~lit_robust.data.EnsembleAdversarialExamples`), is used instead of crafting them."""
+        """The loss of a batch; ``x_adv``, when the datamodule gives it with the batch (precomputed
+        adversarial examples), is used instead of crafting them."""
         if x_adv is None:
             x_adv = self.adversarial_examples(x, y)
         adv_logits = self(x_adv)

@@ -24,8 +24,7 @@ from torch import Tensor, nn
 from lit_robust.attacks import Attack
 from lit_robust.data.seeding import seeded_generator
 from lit_robust.defenses.attack_mode import module_mode
-from lit_robust.models import DefendedModel, check_backbone_fits
-from lit_robust.models.pretrained import read_state_dict
+from lit_robust.models import DefendedModel, check_backbone_fits, load_defended_weights
 from lit_robust.validation import check_int
 
 Setting = Literal["known", "unknown"]
@@ -101,27 +100,17 @@ class EnsembleRounds(nn.Module):
         return (epoch - self.pretrain_epochs) // self.epochs_per_round
 
     def load_sources(self) -> None:
-        """Loads every source that has a checkpoint (weights-only) and freezes it (no gradients).
-
-        A lit-robust checkpoint gives its ``normalize.*`` and ``backbone.*`` tensors; any other file is read
-        as the backbone's ``state_dict``.
+        """Loads every source that has a checkpoint and freezes it (no gradients), weights-only through
+        :func:`~lit_robust.models.load_defended_weights`: a lit-robust checkpoint's defended model in either
+        key layout, any other file as the backbone's ``state_dict``.
 
         Raises:
             FileNotFoundError: if a checkpoint does not exist.
             RuntimeError: if the weights do not fit the source (the message lists the mismatched keys).
         """
         for source, checkpoint in zip(self.sources, self.checkpoints, strict=True):
-            if checkpoint is None:
-                continue
-            if not Path(checkpoint).is_file():
-                raise FileNotFoundError(f"source checkpoint {str(checkpoint)!r} does not exist.")
-            state = read_state_dict(checkpoint)
-            ours = {key: value for key, value in state.items() if key.startswith(("normalize.", "backbone."))}
-            if any(key.startswith("normalize.") for key in ours):
-                source.load_state_dict(ours)
-            else:
-                source.backbone.load_state_dict(state)
-            source.requires_grad_(False)
+            if checkpoint is not None:
+                load_defended_weights(source, checkpoint).requires_grad_(False)
 
     def check_sources(self, x: Tensor, num_classes: int) -> None:
         """Raises a ValueError naming the source that cannot take images shaped like the batch ``x`` or does

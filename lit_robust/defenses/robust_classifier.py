@@ -46,7 +46,7 @@ class RobustClassifier(L.LightningModule):
 
     - :meth:`training_loss` returns the loss of a training batch (and the clean logits for metrics); a
       datamodule may add tensors to each batch after ``(x, y)``, which reach it as further arguments
-      (precomputed adversarial examples: see :class:`~lit_robust.data.EnsembleAdversarialExamples`);
+      (precomputed adversarial examples, for example);
     - :meth:`forward` is the defended model that predictions and attacks see (by default :attr:`model`;
       an ensemble average may override it, see :attr:`defended_model`);
     - :meth:`configure_metrics` builds the torchmetrics collection logged for each stage.
