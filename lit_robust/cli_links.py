@@ -56,7 +56,7 @@ def accepted_links(links: Mapping[str, Any], backbone_config: Any) -> dict[str, 
     """The instantiation links of ``links`` (full keys: values) whose targets the backbone takes.
 
     Args:
-        links: the links jsonargparse applied, by target key (``model.init_args.backbone.init_args.num_classes``).
+        links: the links jsonargparse applied, by target key (``model.init_args.backbone.init_args.X``).
         backbone_config: the parsed backbone (``class_path``/``init_args`` namespace), whose ``init_args``
             hold exactly the arguments the backbone takes; ``None`` keeps every link.
     """
