@@ -3,13 +3,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lit_robust.data import SourceModel, SyntheticImages, train_source
+from lit_robust.data import SourceModel, train_source
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import MLP
+from tests.synthetic import synthetic_data
 
 
 def test_training_a_source_fits_the_data_and_freezes_it():
-    data = SyntheticImages(num_samples=64, num_classes=3, in_channels=1, input_size=8, val_size=0)
+    data = synthetic_data(num_samples=64, num_classes=3, in_channels=1, input_size=8, val_size=0)
     data.setup("fit")
     images, labels = data.train_data
     source = SourceModel(MLP(1, 3, 8, [32]), data.mean, data.std)
