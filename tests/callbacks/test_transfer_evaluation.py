@@ -29,7 +29,7 @@ def cli_checkpoint(tmp_path_factory) -> Path:
         "--model=RobustClassifier",
         "--model.backbone=lit_robust.models.MLP",
         "--model.backbone.hidden_sizes=[16]",
-        "--data=SyntheticImages",
+        "--data.source=SyntheticImages",
         *(f"--data.{k}={v}" for k, v in {"num_samples": 256, "num_classes": NUM_CLASSES, "in_channels": 1,
                                           "input_size": 8, "noise_std": 0.15, "batch_size": 32}.items()),
         "--trainer.accelerator=cpu",
