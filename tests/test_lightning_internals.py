@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+
 import lightning as L
 from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
 
@@ -25,8 +26,8 @@ def test_the_instantiator_takes_the_cli_and_its_key_and_is_called_with_the_appli
 
 
 def test_the_built_class_gets_the_dumped_config_with_the_kept_links_as_hyperparameters():
-    """Lightning reads ``cli.config_dump[key]`` (its own dump is skipped when it exists), stores the class path
-    as ``_class_path`` and the init args flat, and writes each applied link under its key."""
+    """Lightning reads ``cli.config_dump[key]`` (its own dump is skipped when it exists), stores the class
+    path as ``_class_path`` and the init args flat, and writes each applied link under its key."""
     dump = {"model": {"class_path": "Recorded", "init_args": {"width": 3, "backbone": {"init_args": {}}}}}
     cli = object.__new__(LightningCLI)  # a CLI that has parsed nothing: its _dump_config must keep this dump
     cli.config_dump = dump

@@ -9,19 +9,17 @@ before training from U(-eps, eps) (or N(0, eps^2)); the clean images stay in, so
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, save_cached
+from lit_robust.data.cached_step import CachedStep
 from lit_robust.data.dataset import Batch
 from lit_robust.data.noise import Distribution, check_noise, sample_noise
 from lit_robust.data.perturbed_copies import PerturbationCodes, PerturbedCopies
 from lit_robust.data.seeding import seeded_generator
 from lit_robust.data.source import ImageSource
-from lit_robust.data.step import PrecomputeStep, SplitData, Stage, require_tensors
+from lit_robust.data.step import SplitData, Stage, require_tensors
 from lit_robust.validation import check_int
 
 CACHE_VERSION = 2
@@ -30,7 +28,7 @@ CHUNK = 4096
 """Images whose perturbations are drawn at once: bounds the float memory of generation to a few chunks."""
 
 
-class ConstantPerturbations(PrecomputeStep):
+class ConstantPerturbations(CachedStep):
     """Extends the training split with ``copies`` perturbed copies of every image (a step of
     :class:`~lit_robust.data.ImageDataModule`; validation and test are left alone).
 
@@ -71,6 +69,8 @@ class ConstantPerturbations(PrecomputeStep):
         progress: show a progress bar while generating.
     """
 
+    cache_prefix = "constant_perturbations"
+
     def __init__(
         self,
         copies: int = 10,
@@ -83,14 +83,11 @@ class ConstantPerturbations(PrecomputeStep):
     ) -> None:
         check_int("copies", copies, 1)
         check_noise(eps, distribution)
-        check_int("seed", seed, 0)
+        super().__init__(seed, cache_dir, progress)
         self.copies = copies
         self.eps = eps
         self.distribution = distribution
-        self.seed = seed
         self.freeze_augmentation = freeze_augmentation
-        self.cache_dir = cache_dir
-        self.progress = progress
 
     def __call__(self, split: Stage, data: SplitData, source: ImageSource) -> SplitData:
         """The training split extended with the perturbed copies (built or loaded); other splits as given."""
@@ -106,30 +103,13 @@ class ConstantPerturbations(PrecomputeStep):
     # ------------------------------------------------------------------------------------ generation
     def cache_key(self, clean: Batch, source: ImageSource) -> str:
         """Hex key of every parameter that determines the codes, including the training data."""
-        kind = type(source)
-        fields = {
-            "version": CACHE_VERSION,
-            "base": f"{kind.__module__}.{kind.__qualname__}",
-            "size": len(clean[1]),
-            "data": checksum(*clean),
-            **{name: getattr(self, name) for name in ("copies", "eps", "distribution", "seed")},
-        }
-        return cache_key(fields)
-
-    def cache_path(self, key: str) -> Path | None:
-        """File of the cached perturbation codes for ``key``, or ``None`` without a ``cache_dir``."""
-        return cache_file(self.cache_dir, "constant_perturbations", key)
+        fields = {name: getattr(self, name) for name in ("copies", "eps", "distribution", "seed")}
+        return self.key_of(clean, source, version=CACHE_VERSION, **fields)
 
     def extended(self, clean: Batch, source: ImageSource) -> PerturbedCopies:
         """The clean uint8 training set with its perturbed copies, from the cache when it holds them."""
         images, labels = clean
-        key = self.cache_key(clean, source)
-        path = self.cache_path(key)
-        codes = load_cached(path, key, type(self).__name__) if path is not None else None
-        if codes is None:
-            codes = self.generate(images)
-            if path is not None:
-                save_cached(path, key, codes)
+        codes = self.cached(self.cache_key(clean, source), lambda: self.generate(images))
         if not self.freeze_augmentation:
             return PerturbedCopies(images, labels, codes, self.encoding)
         padding = source.input_size // 8

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, save_cached
+from lit_robust.data.cache import checksum
+from lit_robust.data.cached_step import CachedStep
 from lit_robust.data.dataset import Batch
 from lit_robust.data.seeding import seeded_generator
 from lit_robust.data.source import ImageSource
-from lit_robust.data.step import PrecomputeStep, SplitData, Stage, require_tensors
+from lit_robust.data.step import SplitData, Stage, require_tensors
 from lit_robust.models.pixel_redraw import PixelRedrawer
 from lit_robust.pixels import to_unit_range
 from lit_robust.validation import check_int
@@ -24,7 +23,7 @@ CHUNK = 4096
 SPLITS: tuple[Stage, ...] = ("train", "val", "test")
 
 
-class PixelRedrawn(PrecomputeStep):
+class PixelRedrawn(CachedStep):
     """Trains on Pixel Redrawn images, precomputed: ``redraws`` redraws of each training image (a step of
     :class:`~lit_robust.data.ImageDataModule`).
 
@@ -57,6 +56,8 @@ class PixelRedrawn(PrecomputeStep):
         progress: show a progress bar while redrawing.
     """
 
+    cache_prefix = "pixel_redrawn"
+
     def __init__(
         self,
         redrawer: PixelRedrawer,
@@ -67,13 +68,10 @@ class PixelRedrawn(PrecomputeStep):
         progress: bool = True,
     ) -> None:
         check_int("redraws", redraws, 1)
-        check_int("seed", seed, 0)
+        super().__init__(seed, cache_dir, progress)
         self.redrawer = redrawer
         self.redraws = redraws
         self.redraw_eval = redraw_eval
-        self.seed = seed
-        self.cache_dir = cache_dir
-        self.progress = progress
 
     def __call__(self, split: Stage, data: SplitData, source: ImageSource) -> SplitData:
         """``split`` redrawn (built or loaded): always the training split, validation and test with
@@ -89,34 +87,21 @@ class PixelRedrawn(PrecomputeStep):
 
     def cache_key(self, split: Stage, clean: Batch, source: ImageSource) -> str:
         """Hex key of everything that determines the redrawn ``split``: parameters, PR models, data."""
-        kind, redrawer = type(source), self.redrawer
-        return cache_key(
-            {
-                "version": CACHE_VERSION,
-                "split": split,
-                "base": f"{kind.__module__}.{kind.__qualname__}",
-                "size": len(clean[1]),
-                "data": checksum(*clean),
-                "pr_models": checksum(*redrawer.state_dict().values()),
-                "redrawer": [redrawer.choice, redrawer.grayscale, redrawer.decimals],
-                "redraws": self.copies(split),
-                "seed": self.seed,
-            }
+        redrawer = self.redrawer
+        return self.key_of(
+            clean,
+            source,
+            version=CACHE_VERSION,
+            split=split,
+            pr_models=checksum(*redrawer.state_dict().values()),
+            redrawer=[redrawer.choice, redrawer.grayscale, redrawer.decimals],
+            redraws=self.copies(split),
+            seed=self.seed,
         )
-
-    def cache_path(self, key: str) -> Path | None:
-        """File of the cached redrawn images for ``key``, or ``None`` without a ``cache_dir``."""
-        return cache_file(self.cache_dir, "pixel_redrawn", key)
 
     def redrawn(self, split: Stage, clean: Batch, source: ImageSource) -> Batch:
         """The redraws of the uint8 ``clean`` split with their labels, from the cache when it holds them."""
-        key = self.cache_key(split, clean, source)
-        path = self.cache_path(key)
-        images = load_cached(path, key, type(self).__name__) if path is not None else None
-        if images is None:
-            images = self.generate(clean[0], split)
-            if path is not None:
-                save_cached(path, key, images)
+        images = self.cached(self.cache_key(split, clean, source), lambda: self.generate(clean[0], split))
         return images, clean[1].repeat(self.copies(split))
 
     def generate(self, images: Tensor, split: Stage = "train") -> Tensor:
