@@ -1,9 +1,11 @@
-"""The ``lit-robust`` command: a LightningCLI over every defense and datamodule of the package.
+"""The ``lit-robust`` command: a LightningCLI over every defense of the package and its ``ImageDataModule``.
 
-Short class names resolve in configs (``class_path: RobustClassifier``, ``class_path: LeNet5``) because the
-package's modules are imported here. The datamodule's ``num_classes``, ``in_channels``, ``input_size``,
-``mean`` and ``std`` are linked into the model and into the arguments its backbone has, so a config names each
-of them at most once (see :mod:`lit_robust.cli_links`).
+The ``data:`` section holds the datamodule's arguments: ``source: {class_path: MNIST, ...}``, ``batch_size``,
+``steps: [...]`` (see :class:`~lit_robust.data.ImageDataModule`). Short class names resolve in configs
+(``class_path: RobustClassifier``, ``class_path: LeNet5``) because the package's modules are imported here.
+The datamodule's ``num_classes``, ``in_channels``, ``input_size``, ``mean`` and ``std`` are linked into the
+model and into the arguments its backbone has, so a config names each of them at most once (see
+:mod:`lit_robust.cli_links`).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from lit_robust.validation import check_checkpoint_file
 
 DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
 DESCRIPTION = (
-    "lit-robust: train and evaluate adversarially robust image classifiers (lit_robust defenses, datamodules "
-    "and attack-evaluation callbacks) from YAML configs. Example: lit-robust fit --config "
+    "lit-robust: train and evaluate adversarially robust image classifiers (lit_robust defenses, data "
+    "sources and attack-evaluation callbacks) from YAML configs. Example: lit-robust fit --config "
     "configs/quickstart.yaml; then lit-robust test --config configs/quickstart.yaml --ckpt_path "
     "lightning_logs/quickstart/version_0/checkpoints/last.ckpt."
 )
