@@ -31,7 +31,8 @@ def cli_checkpoint(tmp_path_factory) -> Path:
         "--model.backbone.hidden_sizes=[16]",
         "--data.source=SyntheticImages",
         *(f"--data.source.{k}={v}" for k, v in {"num_samples": 256, "num_classes": NUM_CLASSES,
-                                                 "in_channels": 1, "input_size": 8, "noise_std": 0.15}.items()),
+                                                 "in_channels": 1, "input_size": 8, "noise_std": 0.15}.items()
+          ),
         "--data.batch_size=32",
         "--trainer.accelerator=cpu",
         "--trainer.max_epochs=1",
