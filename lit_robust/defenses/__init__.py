@@ -6,6 +6,7 @@ from lit_robust.defenses.adversary_critic import AdversaryCritic
 from lit_robust.defenses.ensemble_triplet import EnsembleTripletAdversarialTraining
 from lit_robust.defenses.layer_sampling import RandomLayerSampling
 from lit_robust.defenses.loading import load_defended_model
+from lit_robust.defenses.manual_optimization import ManualOptimizationDefense
 from lit_robust.defenses.noise import VariablePerturbations
 from lit_robust.defenses.pixel_redrawn import PixelRedrawnClassifier
 from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
@@ -19,6 +20,7 @@ __all__ = [
     "AdversarialTraining",
     "AdversaryCritic",
     "EnsembleTripletAdversarialTraining",
+    "ManualOptimizationDefense",
     "PixelRedrawnClassifier",
     "RandomLayerSampling",
     "RobustClassifier",

@@ -6,14 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lit_robust.data import SyntheticImages
+from lit_robust.data import ImageDataModule
 from lit_robust.defenses import RobustClassifier, TrainingOutput
 from lit_robust.models import PRBasicCNN
+from tests.synthetic import synthetic_data
 
 
-def tiny_data(**kwargs) -> SyntheticImages:
+def tiny_data(**kwargs) -> ImageDataModule:
     options = dict(num_samples=256, num_classes=4, in_channels=1, input_size=28, batch_size=32, seed=0)
-    return SyntheticImages(**(options | kwargs))
+    return synthetic_data(**(options | kwargs))
 
 
 def tiny_model(**kwargs) -> RobustClassifier:
