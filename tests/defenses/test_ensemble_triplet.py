@@ -10,9 +10,10 @@ from torch import Tensor, nn
 
 from lit_robust.attacks import FGSM, PGD
 from lit_robust.cli import run_cli
-from lit_robust.data import SyntheticImages
+from lit_robust.data import ImageDataModule
 from lit_robust.defenses import EnsembleTripletAdversarialTraining, TripletAdversarialTraining
 from lit_robust.models import MLP, LeNet5
+from tests.synthetic import synthetic_data
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:You are trying to `self.log",
@@ -26,9 +27,9 @@ def mlp(dropout: float = 0.0) -> MLP:
     return MLP(1, 3, 8, [16], dropout=dropout)
 
 
-def synthetic(**overrides: object) -> SyntheticImages:
+def synthetic(**overrides: object) -> ImageDataModule:
     settings = {"num_samples": 40, "num_classes": 3, "in_channels": 1, "input_size": 8, "batch_size": 8}
-    return SyntheticImages(**{**settings, "val_size": 0, **overrides})
+    return synthetic_data(**{**settings, "val_size": 0, **overrides})
 
 
 def trainer(epochs: int, **kwargs) -> L.Trainer:
@@ -216,8 +217,11 @@ model:
     setting: known
     pretrain_epochs: 1
 data:
-  class_path: SyntheticImages
-  init_args: {num_samples: 24, num_classes: 3, in_channels: 1, input_size: 8, batch_size: 8, val_size: 8}
+  source:
+    class_path: SyntheticImages
+    init_args: {num_samples: 24, num_classes: 3, in_channels: 1, input_size: 8}
+  batch_size: 8
+  val_size: 8
 trainer:
   max_epochs: 2
   accelerator: cpu
