@@ -1,22 +1,23 @@
-"""The ``lit-robust`` command: a LightningCLI over every defense and datamodule of the package.
+"""The ``lit-robust`` command: a LightningCLI over every defense of the package and its ``ImageDataModule``.
 
-Short class names resolve in configs (``class_path: RobustClassifier``, ``class_path: LeNet5``) because the
-package's modules are imported here. The datamodule's ``num_classes``, ``in_channels``, ``input_size``,
-``mean`` and ``std`` are linked into the model and into the arguments its backbone has, so a config names each
-of them at most once (see :mod:`lit_robust.cli_links`).
+The ``data:`` section holds the datamodule's arguments: ``source: {class_path: MNIST, ...}``, ``batch_size``,
+``steps: [...]`` (see :class:`~lit_robust.data.ImageDataModule`). Short class names resolve in configs
+(``class_path: RobustClassifier``, ``class_path: LeNet5``) because the package's modules are imported here.
+The datamodule's ``num_classes``, ``in_channels``, ``input_size``, ``mean`` and ``std`` are linked into the
+model and into the arguments its backbone has, so a config names each of them at most once (see
+:mod:`lit_robust.cli_links`).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import textwrap
 from typing import Any
 
-import yaml
 from jsonargparse import Namespace
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _get_module_type, _InstantiatorFn
+from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that their classes' short names resolve in configs.
@@ -26,17 +27,18 @@ import lit_robust.losses
 import lit_robust.models  # noqa: F401
 from lit_robust.callbacks.preemption import SIGTERM_EXIT_STATUS, PreemptionCheckpoint
 from lit_robust.checkpoint_run import log_into_checkpoint_run
-from lit_robust.cli_links import LinkingArgumentParser, forget_skipped_links, link_data_to_model
-from lit_robust.data import InMemoryImageDataModule
+from lit_robust.cli_links import LinkingArgumentParser, accepted_links, link_data_to_model
+from lit_robust.data import ImageDataModule
 from lit_robust.defenses import RobustClassifier
+from lit_robust.lightning_internals import hyperparameter_instantiators
 from lit_robust.models import check_backbone_fits
 from lit_robust.upstream_warnings import ignore_lightning_leafspec_warning
 from lit_robust.validation import check_checkpoint_file
 
 DEBUG_VARIABLE = "LIT_ROBUST_DEBUG"
 DESCRIPTION = (
-    "lit-robust: train and evaluate adversarially robust image classifiers (lit_robust defenses, datamodules "
-    "and attack-evaluation callbacks) from YAML configs. Example: lit-robust fit --config "
+    "lit-robust: train and evaluate adversarially robust image classifiers (lit_robust defenses, data "
+    "sources and attack-evaluation callbacks) from YAML configs. Example: lit-robust fit --config "
     "configs/quickstart.yaml; then lit-robust test --config configs/quickstart.yaml --ckpt_path "
     "lightning_logs/quickstart/version_0/checkpoints/last.ckpt."
 )
@@ -58,23 +60,21 @@ def _skip_unset(skip_none: bool | None, kwargs: dict[str, Any]) -> dict[str, Any
 
 
 class RobustCLI(LightningCLI):
-    """LightningCLI with the datamodule's metadata linked into the model."""
+    """LightningCLI with the datamodule's metadata linked into the model.
+
+    The model and the datamodule get their YAML config as hyper-parameters (``load_from_checkpoint`` rebuilds
+    them from it), through instantiators passed to the parser's ``instantiate`` (Lightning's own way, its
+    ``load_from_checkpoint_support``, registers them with a deprecated jsonargparse API, so it is off).
+    Optimisers are the defenses' own (``auto_configure_optimizers`` is off).
+    """
 
     def __init__(self, *args: Any, parser_class: type = RobustArgumentParser, **kwargs: Any) -> None:
         """LightningCLI's arguments, with :class:`RobustArgumentParser` as the parser."""
+        kwargs.update(load_from_checkpoint_support=False, auto_configure_optimizers=False)
         super().__init__(*args, parser_class=parser_class, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         link_data_to_model(parser)
-
-    def after_instantiate_classes(self) -> None:
-        """Drops the links the backbone skipped from the hyper-parameters; checks it fits the data."""
-        backbone_config = self._get(self.config, "model").get("init_args.backbone")
-        for hparams in (self.model.hparams, self.model._hparams_initial):
-            forget_skipped_links(hparams, backbone_config)
-        data = self.datamodule
-        if data is not None:
-            check_backbone_fits(self.model.backbone, data.in_channels, data.input_size, data.num_classes)
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
         kwargs.setdefault("description", DESCRIPTION)  # the main parser's; subcommands bring their own
@@ -87,27 +87,9 @@ class RobustCLI(LightningCLI):
             self.config = parser.parse_object(args)
         else:
             self.config = parser.parse_args(args)
-
-    def _add_instantiators(self) -> None:
-        """Nothing: jsonargparse deprecated parser-wide instantiators; :meth:`instantiate_classes` passes them
-        to the ``instantiate`` call instead."""
-
-    def instantiate_classes(self) -> None:
-        # Lightning hands the run's ``model``/``data`` config, as hyper-parameters, to every LightningModule
-        # or LightningDataModule the parser builds, so a datamodule nested in a wrapper (``base:``) would get
-        # the wrapper's. Only the top-level class gets them here; nested ones save their own arguments.
-        instantiators = [
-            (_TopLevelInstantiator(cli=self, key=key), _get_module_type(class_type), subclasses)
-            for key, class_type, subclasses in (
-                ("model", self._model_class, self.subclass_mode_model),
-                ("data", self._datamodule_class, self.subclass_mode_data),
-            )
-        ]
-        self.config_init = self.parser.instantiate(self.config, instantiators=instantiators)
-        self.datamodule = self._get(self.config_init, "data")
-        self.model = self._get(self.config_init, "model")
-        self._add_configure_optimizers_method_to_model(self.subcommand)
-        self.trainer = self.instantiate_trainer()
+        # Lightning reads the hyper-parameters of --ckpt_path right after parsing: check the file first.
+        if self.config.get("subcommand"):
+            check_checkpoint_file(self.config[self.config.subcommand].get("ckpt_path"))
 
     def before_instantiate_classes(self) -> None:
         # ``validate``/``test``/``predict`` of a checkpoint log beside the run that wrote it (a ``test/``
@@ -116,56 +98,29 @@ class RobustCLI(LightningCLI):
             config = self.config[self.subcommand]
             log_into_checkpoint_run(config.trainer, config.get("ckpt_path"), sub_dir=self.subcommand)
 
-    def _parse_ckpt_path(self) -> None:
-        # Lightning reads the hyper-parameters of --ckpt_path right after parsing: check the file first.
-        if self.config.get("subcommand"):
-            check_checkpoint_file(self.config[self.config.subcommand].get("ckpt_path"))
-        super()._parse_ckpt_path()
-
-    def _dump_config(self) -> None:
-        # Lightning writes instantiation-linked values into this dump to save them as hyper-parameters, and
-        # asserts that every parent key exists. A nested class whose arguments are all link targets (a
-        # backbone taking only in_channels, num_classes and input_size) is dumped without ``init_args``.
-        if hasattr(self, "config_dump"):
-            return
-        dump = yaml.safe_load(
-            self.parser.dump(self.config, skip_link_targets=False, skip_unset=False, format="yaml")
+    def instantiate_classes(self) -> None:
+        """Builds the datamodule, the model (each with its config as hyper-parameters) and the trainer."""
+        config = self.config.get(str(self.subcommand), self.config)
+        backbone_config = config.get("model.init_args.backbone")
+        instantiators = hyperparameter_instantiators(
+            self,
+            {
+                "model": (self.model_class or LightningModule, self.subclass_mode_model),
+                "data": (self.datamodule_class or LightningDataModule, self.subclass_mode_data),
+            },
+            keep_links=lambda links: accepted_links(links, backbone_config),
         )
-        self.config_dump = dump[self.config.subcommand] if "subcommand" in self.config else dump
-        _add_empty_init_args(self.config_dump)
+        self.config_init = self.parser.instantiate(self.config, instantiators=instantiators)
+        built = self.config_init.get(str(self.subcommand), self.config_init)
+        self.datamodule = built.get("data")
+        self.model = built.get("model")
+        self.trainer = self.instantiate_trainer()
 
-
-class _TopLevelInstantiator(_InstantiatorFn):
-    """Lightning's instantiator, applied only to the class named at the top of ``model`` or ``data``."""
-
-    def __call__(self, class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any) -> Any:
-        self.cli._dump_config()
-        config = self.cli.config_dump.get(self.key)
-        if not isinstance(config, dict) or _import(config.get("class_path", "")) is not class_type:
-            return class_type(*args, **kwargs)
-        return super().__call__(
-            class_type, *args, applied_instantiation_links=applied_instantiation_links, **kwargs
-        )
-
-
-def _import(class_path: str) -> Any:
-    module, _, name = class_path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):
-        return None
-
-
-def _add_empty_init_args(config: Any) -> None:
-    """Gives every ``class_path`` dictionary nested in ``config`` an ``init_args`` entry."""
-    if isinstance(config, dict):
-        if "class_path" in config:
-            config.setdefault("init_args", {})
-        for value in config.values():
-            _add_empty_init_args(value)
-    elif isinstance(config, list):
-        for value in config:
-            _add_empty_init_args(value)
+    def after_instantiate_classes(self) -> None:
+        """Checks that the backbone fits the data."""
+        data = self.datamodule
+        if data is not None:
+            check_backbone_fits(self.model.backbone, data.in_channels, data.input_size, data.num_classes)
 
 
 def run_cli(args: list[str] | None = None) -> RobustCLI:
@@ -181,13 +136,12 @@ def run_cli(args: list[str] | None = None) -> RobustCLI:
     try:
         return RobustCLI(
             RobustClassifier,
-            InMemoryImageDataModule,
+            ImageDataModule,
             subclass_mode_model=True,
-            subclass_mode_data=True,
+            subclass_mode_data=False,
             args=args,
             save_config_kwargs={"overwrite": True},
             trainer_defaults={"callbacks": [PreemptionCheckpoint()]},
-            auto_configure_optimizers=False,
         )
     except SIGTERMException:
         raise SystemExit(SIGTERM_EXIT_STATUS) from None

@@ -9,15 +9,15 @@ backbone, and one makes its failure clear:
 
 - :class:`LinkingArgumentParser` lets a factory function (``torchvision.models.resnet18``) be a link target's
   parent, which jsonargparse 4.53 refuses with an internal error;
-- :func:`forget_skipped_links` removes the skipped links' values from the defense's hyper-parameters, where
-  Lightning records every link, so that ``load_from_checkpoint`` rebuilds the backbone;
+- :func:`accepted_links` keeps the skipped links' values out of the defense's hyper-parameters, where
+  Lightning records every applied link, so that ``load_from_checkpoint`` rebuilds the backbone;
 - :func:`~lit_robust.models.check_backbone_fits` runs the built backbone once on blank images of the data's
   shape, so a 3-channel stem on 1-channel data or a head of the wrong size is named before training.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping
 from typing import Any
 
 from lightning.pytorch.cli import LightningArgumentParser
@@ -52,20 +52,24 @@ class LinkingArgumentParser(LightningArgumentParser):
         return super().add_function_arguments(*args, **kwargs)
 
 
-def forget_skipped_links(hparams: MutableMapping[str, Any], backbone_config: Any) -> None:
-    """Removes from ``hparams["backbone"]`` the linked values that the backbone's signature does not take.
+def accepted_links(links: Mapping[str, Any], backbone_config: Any) -> dict[str, Any]:
+    """The instantiation links of ``links`` (full keys: values) whose targets the backbone takes.
 
     Args:
-        hparams: the defense's hyper-parameters, with the backbone as a ``class_path``/``init_args`` dict.
+        links: the links jsonargparse applied, by target key (``model.init_args.backbone.init_args.X``).
         backbone_config: the parsed backbone (``class_path``/``init_args`` namespace), whose ``init_args``
-            hold exactly the arguments the backbone takes.
+            hold exactly the arguments the backbone takes; ``None`` keeps every link.
     """
-    backbone = hparams.get("backbone")
-    if backbone_config is None or not isinstance(backbone, MutableMapping):
-        return
-    if not isinstance(backbone.get("init_args"), MutableMapping):
-        return
+    if backbone_config is None:
+        return dict(links)
     accepted = backbone_config.get("init_args") or {}
-    for name in BACKBONE_LINKS:
-        if name not in accepted:
-            backbone["init_args"].pop(name, None)
+    prefix = f"{BACKBONE_KEY}.init_args."
+    return {
+        key: value
+        for key, value in links.items()
+        if not (
+            key.startswith(prefix)
+            and key[len(prefix) :] in BACKBONE_LINKS
+            and key[len(prefix) :] not in accepted
+        )
+    }

@@ -16,11 +16,11 @@ def synthetic_args(tmp_path: Path, *extra: str) -> list[str]:
     return [
         "--model=RobustClassifier",
         "--model.backbone=PRBasicCNN",
-        "--data=SyntheticImages",
-        "--data.num_samples=96",
-        "--data.num_classes=3",
-        "--data.in_channels=1",
-        "--data.input_size=28",
+        "--data.source=SyntheticImages",
+        "--data.source.num_samples=96",
+        "--data.source.num_classes=3",
+        "--data.source.in_channels=1",
+        "--data.source.input_size=28",
         "--data.batch_size=32",
         "--trainer.accelerator=cpu",
         "--trainer.logger=false",
@@ -136,9 +136,9 @@ def test_validation_split_larger_than_the_dataset(tmp_path, capsys):
 def test_missing_dataset_with_download_off_says_how_to_get_it(tmp_path, capsys):
     args = [
         *synthetic_args(tmp_path),
-        "--data=MNIST",
-        f"--data.data_dir={tmp_path / 'nowhere'}",
-        "--data.download=false",
+        "--data.source=MNIST",
+        f"--data.source.data_dir={tmp_path / 'nowhere'}",
+        "--data.source.download=false",
         "--trainer.fast_dev_run=true",
     ]
     error = run_failing(["fit", *args], capsys)

@@ -43,11 +43,11 @@ def backbone_args(
     return [
         "fit",
         f"--config={config}",
-        "--data=SyntheticImages",
-        "--data.num_samples=32",
-        "--data.num_classes=3",
-        "--data.in_channels=3",
-        "--data.input_size=16",
+        "--data.source=SyntheticImages",
+        "--data.source.num_samples=32",
+        "--data.source.num_classes=3",
+        "--data.source.in_channels=3",
+        "--data.source.input_size=16",
         "--data.batch_size=8",
         "--data.val_size=8",
         "--trainer.max_epochs=1",
@@ -83,7 +83,9 @@ def test_a_torchvision_factory_gets_only_the_arguments_it_has_and_reloads(tmp_pa
 def test_a_backbone_that_cannot_take_the_data_names_the_fix(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_cli(
-            backbone_args(tmp_path, {"class_path": "torchvision.models.resnet18"}, "--data.in_channels=1")
+            backbone_args(
+                tmp_path, {"class_path": "torchvision.models.resnet18"}, "--data.source.in_channels=1"
+            )
         )
     error = capsys.readouterr().err
     assert "3-channel images" in error
@@ -95,7 +97,7 @@ def test_a_torchvision_resnet18_on_small_grey_images(tmp_path):
     cli = fit(
         tmp_path,
         {"class_path": "TorchvisionBackbone", "init_args": {"name": "resnet18"}},
-        "--data.in_channels=1",
+        "--data.source.in_channels=1",
     )
     assert cli.model.backbone.model.conv1.in_channels == 1
 
@@ -106,7 +108,7 @@ def test_a_small_timm_model(tmp_path, in_channels):
     cli = fit(
         tmp_path,
         {"class_path": "TimmBackbone", "init_args": {"name": "test_resnet"}},
-        f"--data.in_channels={in_channels}",
+        f"--data.source.in_channels={in_channels}",
     )
     assert cli.model(torch.rand(2, in_channels, 16, 16)).shape == (2, 3)
 

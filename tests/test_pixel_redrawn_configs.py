@@ -24,7 +24,7 @@ def attacks(config: dict) -> dict:
 def test_table_1_phases_train_on_the_same_data_for_the_same_epochs():
     configs = [load(name) for name in TABLE_1]
     assert all(c["data"] == configs[0]["data"] for c in configs)  # no precomputed, longer epochs
-    assert configs[0]["data"]["class_path"] == "FashionMNIST"
+    assert configs[0]["data"]["source"]["class_path"] == "FashionMNIST"
     assert {c["trainer"]["max_epochs"] for c in configs} == {50}
     phases = [c["model"]["init_args"].get("phase") for c in configs]
     assert phases == [None, "train", "test", "both"]
@@ -37,7 +37,7 @@ def test_paper_scale_configs_run_the_papers_1000_epochs(name):
 
 @pytest.mark.parametrize("name", ["cifar10", "cifar10_grayscale"])
 def test_cifar_configs_train_without_crop_and_flip_as_the_original_code(name):
-    assert load(name)["data"]["init_args"]["augment"] is False
+    assert load(name)["data"]["augment"] is False
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)

@@ -49,7 +49,7 @@ FILE_COMMENT = re.compile(r"\A# (?P<path>[\w./-]+\.(?:py|yaml))\n")
 TINY = [
     "--trainer.max_epochs=1",
     "--trainer.limit_train_batches=2",
-    "--data.init_args.val_size=48",
+    "--data.val_size=48",
     "--trainer.log_every_n_steps=1",
     "--trainer.enable_model_summary=false",
 ]

@@ -15,9 +15,9 @@ def tiny_quickstart_args(tmp_path) -> list[str]:
     """The quick-start config (its logger and callbacks) on tiny synthetic data."""
     return [
         "--config", QUICKSTART,
-        "--data=SyntheticImages", "--data.num_samples=96", "--data.num_test_samples=32",
-        "--data.num_classes=3", "--data.in_channels=1", "--data.input_size=28", "--data.batch_size=32",
-        "--data.val_size=32",
+        "--data.source=SyntheticImages", "--data.source.num_samples=96", "--data.source.num_test_samples=32",
+        "--data.source.num_classes=3", "--data.source.in_channels=1", "--data.source.input_size=28",
+        "--data.batch_size=32", "--data.val_size=32",
         "--trainer.max_epochs=1", "--trainer.log_every_n_steps=1", "--trainer.enable_model_summary=false",
         f"--trainer.logger.init_args.save_dir={tmp_path / 'logs'}",
         f"--trainer.default_root_dir={tmp_path}",

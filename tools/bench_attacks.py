@@ -35,6 +35,7 @@ from lit_robust.data import FashionMNIST
 from lit_robust.defenses import RobustClassifier
 from lit_robust.evaluation import evaluate_robustness
 from lit_robust.models import PRBasicCNN
+from lit_robust.pixels import to_unit_range
 
 STEPS = 40
 CURVE_EPSILONS = [e / 255 for e in (1, 2, 4, 6, 8, 12, 16, 24)]
@@ -58,14 +59,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def load(data_dir: str, num_images: int, device: torch.device) -> tuple[FashionMNIST, tuple, tuple]:
-    data = FashionMNIST(data_dir=data_dir, val_size=0)
-    data.prepare_data()
-    data.setup("fit")
-    data.setup("test")
-    images, labels = data.train_data
-    test_images, test_labels = data.test_data
+    data = FashionMNIST(data_dir=data_dir)
+    data.prepare()
+    images, labels = data.load("train")
+    test_images, test_labels = data.load("test")
     train = (images.to(device), labels.to(device))
-    test = (test_images[:num_images].to(device).float() / 255, test_labels[:num_images].to(device))
+    test = (to_unit_range(test_images[:num_images].to(device)), test_labels[:num_images].to(device))
     return data, train, test
 
 
@@ -78,7 +77,7 @@ def train(data: FashionMNIST, images: Tensor, labels: Tensor, args: argparse.Nam
     start = time.perf_counter()
     for _ in range(args.train_steps):
         index = torch.randint(len(labels), (128,), device=images.device)
-        logits = model(images[index].float() / 255)
+        logits = model(to_unit_range(images[index]))
         loss = F.cross_entropy(logits, labels[index], label_smoothing=args.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -30,6 +30,7 @@ from lit_robust.cli import run_cli
 from lit_robust.data import FashionMNIST
 from lit_robust.evaluation import autoattack, evaluate_robustness
 from lit_robust.evaluation.counting import PassCounts, counting
+from lit_robust.pixels import to_unit_range
 
 CONFIGS = {
     "standard": "configs/quickstart.yaml",
@@ -47,7 +48,7 @@ def train(config: str, epochs: int, train_batches: int | None, data_dir: str, ro
             "--trainer.limit_val_batches=0", "--trainer.logger=false", "--trainer.enable_checkpointing=false",
             "--trainer.callbacks=[]", "--trainer.enable_progress_bar=false",
             "--trainer.enable_model_summary=false", f"--trainer.default_root_dir={root}",
-            f"--data.data_dir={data_dir}",
+            f"--data.source.data_dir={data_dir}",
         ]
     )  # fmt: skip
     cli.trainer.save_checkpoint(Path(root) / "model.ckpt")
@@ -143,11 +144,10 @@ def main() -> None:
             models[name] = train(
                 config, args.epochs, args.train_batches, args.data_dir, f"{args.save}/{name}"
             )
-    data = FashionMNIST(data_dir=args.data_dir, val_size=0.0)
-    data.prepare_data()
-    data.setup("test")
-    images, labels = data.test_data
-    x, y = (images[: args.points].float() / 255).to(device), labels[: args.points].to(device)
+    data = FashionMNIST(data_dir=args.data_dir)
+    data.prepare()
+    images, labels = data.load("test")
+    x, y = to_unit_range(images[: args.points].to(device)), labels[: args.points].to(device)
     results = _resumed(args.json, len(y), device)
     lines = []
     for name, model in models.items():

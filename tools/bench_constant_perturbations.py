@@ -19,7 +19,13 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from lit_robust.data import ConstantPerturbations, FashionMNIST, TensorImageDataset, keep_batch
+from lit_robust.data import (
+    ConstantPerturbations,
+    FashionMNIST,
+    ImageDataModule,
+    TensorImageDataset,
+    keep_batch,
+)
 
 
 def peak_rss_mb() -> float:
@@ -53,13 +59,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="loader passes timed (the best is kept)")
     args = parser.parse_args()
 
-    base = FashionMNIST(data_dir=args.data_dir, batch_size=args.batch_size, val_size=5000)
+    def fashion_mnist(*steps: ConstantPerturbations) -> ImageDataModule:
+        return ImageDataModule(
+            FashionMNIST(data_dir=args.data_dir), batch_size=args.batch_size, val_size=5000, steps=steps
+        )
+
+    base = fashion_mnist()
     load_seconds, _ = timed(lambda: base.setup("fit"))
     clean_images = base.train_data[0]
     rss_before = peak_rss_mb()
     rows = [("base setup (load Fashion-MNIST)", f"{load_seconds:.2f} s")]
 
-    data = ConstantPerturbations(base, copies=args.copies, eps=args.eps, progress=False)
+    data = fashion_mnist(ConstantPerturbations(copies=args.copies, eps=args.eps, progress=False))
     generate_seconds, _ = timed(lambda: data.setup("fit"))
     extended = data.train_data
     rows += [
@@ -70,12 +81,8 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as cache_dir:
         for action in ("generate and save to the cache", "setup from the cache (load + checksum)"):
-            cached = ConstantPerturbations(
-                FashionMNIST(data_dir=args.data_dir, batch_size=args.batch_size, val_size=5000),
-                copies=args.copies,
-                eps=args.eps,
-                cache_dir=cache_dir,
-                progress=False,
+            cached = fashion_mnist(
+                ConstantPerturbations(copies=args.copies, eps=args.eps, cache_dir=cache_dir, progress=False)
             )
             seconds, _ = timed(lambda cached=cached: cached.setup("fit"))
             assert torch.equal(cached.train_data.codes, extended.codes)

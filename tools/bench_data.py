@@ -22,7 +22,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
-from lit_robust.data import FashionMNIST
+from lit_robust.data import FashionMNIST, ImageDataModule
+from lit_robust.pixels import to_unit_range
 
 Batch = tuple[Tensor, Tensor]
 
@@ -51,14 +52,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # 1 is steadier on a machine busy with other work
 
-    datamodule = FashionMNIST(data_dir=args.data_dir, batch_size=args.batch_size, val_size=0)
+    datamodule = ImageDataModule(FashionMNIST(data_dir=args.data_dir), batch_size=args.batch_size, val_size=0)
     datamodule.prepare_data()
     datamodule.setup("fit")
     images, labels = datamodule.train_data
     baseline = DataLoader(TensorDataset(images, labels), batch_size=args.batch_size, shuffle=True)
 
     def to_float(batch: Batch) -> Batch:
-        return batch[0].float().div_(255), batch[1]
+        return to_unit_range(batch[0]), batch[1]
 
     def transfer(batch: Batch) -> Batch:
         return datamodule.on_after_batch_transfer(batch, 0)

@@ -30,7 +30,7 @@ from torch import nn
 
 from lit_robust.attacks import FGSM, PGD
 from lit_robust.callbacks import TrainingThroughput
-from lit_robust.data import ConstantPerturbations, InMemoryImageDataModule, SyntheticImages
+from lit_robust.data import ConstantPerturbations, ImageDataModule, SyntheticImages
 from lit_robust.defenses import (
     TRADES,
     AdversarialTraining,
@@ -115,20 +115,23 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def datamodule(name: str, shape: Shape, args: argparse.Namespace) -> InMemoryImageDataModule:
+def datamodule(name: str, shape: Shape, args: argparse.Namespace) -> ImageDataModule:
     channels, size = shape
     count = (args.warmup + args.batches) * args.batch_size
     perturbed = name == "constant_perturbations"  # half the epoch is perturbed copies: same cost per image
-    base = SyntheticImages(
+    source = SyntheticImages(
         num_samples=count // 2 if perturbed else count,
         num_test_samples=1,
         in_channels=channels,
         input_size=size,
+    )
+    return ImageDataModule(
+        source,
         batch_size=args.batch_size,
         val_size=0,
         device_resident=args.device_resident,
+        steps=[ConstantPerturbations(copies=1, eps=EPS, progress=False)] if perturbed else [],
     )
-    return ConstantPerturbations(base, copies=1, eps=EPS, progress=False) if perturbed else base
 
 
 def images_per_second(name: str, args: argparse.Namespace) -> float:

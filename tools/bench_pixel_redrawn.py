@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 import torch
 
-from lit_robust.data import FashionMNIST, PixelRedrawn
+from lit_robust.data import FashionMNIST, ImageDataModule, PixelRedrawn
 from lit_robust.models import PixelRedrawer
+from lit_robust.pixels import to_unit_range
 
 PR_MODELS = {
     "1 model, k=3, 5,000 steps (MNIST, Fashion-MNIST)": {"k": 3},
@@ -58,20 +59,19 @@ def main() -> None:
         cpu, wall, redrawers[name] = timed(lambda kwargs=kwargs: PixelRedrawer(**kwargs))
         rows.append((f"train PR models: {name}", f"{cpu:.2f} s CPU ({wall:.2f} s wall)"))
 
-    base = FashionMNIST(data_dir=args.data_dir, val_size=0)
-    base.setup("fit")
+    train_images = FashionMNIST(data_dir=args.data_dir).load("train")[0]
     single = redrawers["1 model, k=3, 5,000 steps (MNIST, Fashion-MNIST)"]
     with tempfile.TemporaryDirectory() as cache_dir:
         for action in (
             "redraw the 60,000 training images and save",
             "setup from the cache (load + checksum)",
         ):
-            fresh = FashionMNIST(data_dir=args.data_dir, val_size=0)
-            data = PixelRedrawn(fresh, single, cache_dir=cache_dir, progress=False)
+            step = PixelRedrawn(single, cache_dir=cache_dir, progress=False)
+            data = ImageDataModule(FashionMNIST(data_dir=args.data_dir), val_size=0, steps=[step])
             cpu, wall, _ = timed(lambda data=data: data.setup("fit"))
             rows.append((f"PixelRedrawn: {action}", f"{cpu:.2f} s CPU ({wall:.2f} s wall)"))
 
-    images = base.train_data[0][:8192].float() / 255
+    images = to_unit_range(train_images[:8192])
     for name in ("1 model, k=3, 5,000 steps (MNIST, Fashion-MNIST)", "1 model, k=10, 5,000 steps"):
         for batch_size in (128, 4096):
             speed = throughput(redrawers[name], images, batch_size, args.repeats)

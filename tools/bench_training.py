@@ -19,8 +19,9 @@ import torch.nn.functional as F
 
 from lit_robust.callbacks import TrainingThroughput
 from lit_robust.cli import run_cli
-from lit_robust.data import FashionMNIST
+from lit_robust.data import FashionMNIST, ImageDataModule
 from lit_robust.models import Normalize, PRBasicCNN
+from lit_robust.pixels import to_unit_range
 
 QUICKSTART = str(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
 WARMUP = 5
@@ -39,7 +40,7 @@ def plain_loop(images: torch.Tensor, labels: torch.Tensor, mean, std, batches: i
         if step == WARMUP:
             start = time.perf_counter()
         index = order[step * BATCH_SIZE : (step + 1) * BATCH_SIZE]
-        x = images[index].float().div_(255)
+        x = to_unit_range(images[index])
         loss = F.cross_entropy(model(x), labels[index], label_smoothing=0.1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -72,7 +73,7 @@ def lightning_fit(batches: int, root: str) -> float:
 
 
 def run(batches: int, repeats: int, root: str) -> None:
-    data = FashionMNIST(data_dir="data", batch_size=BATCH_SIZE, val_size=5000)
+    data = ImageDataModule(FashionMNIST(data_dir="data"), batch_size=BATCH_SIZE, val_size=5000)
     data.prepare_data()
     data.setup("fit")
     images, labels = data.train_data

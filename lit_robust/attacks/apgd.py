@@ -13,14 +13,13 @@ from lit_robust.attacks.base import (
     Model,
     Norm,
     check_choice,
-    check_positive,
     flat_norm,
     model_logits,
     per_sample,
     project,
 )
 from lit_robust.attacks.gradient import input_gradient
-from lit_robust.attacks.iterative import StepNorm
+from lit_robust.attacks.iterative import StepNorm, check_step_options
 from lit_robust.attacks.objectives import LossName, ascent_loss, succeeded
 from lit_robust.attacks.per_point import L2Start, best_of_restarts, random_start
 from lit_robust.attacks.targets import TargetedAttack, TargetRule
@@ -136,12 +135,10 @@ class APGD(TargetedAttack):
         l2_start: L2Start = "ball",
     ) -> None:
         super().__init__(eps, targeted, target, seed)
-        check_choice("norm", norm, get_args(StepNorm))
+        check_step_options(norm, steps=steps, restarts=restarts)
         check_choice("loss", loss, get_args(LossName))
         check_choice("schedule", schedule, get_args(Schedule))
         check_choice("l2_start", l2_start, get_args(L2Start))
-        check_positive("steps", steps)
-        check_positive("restarts", restarts)
         self.norm: Norm = norm
         self.steps = steps
         self.loss = loss

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.apgd import APGD, Schedule
+from lit_robust.attacks.apgd import APGD
 from lit_robust.attacks.base import Model, check_positive, model_logits
 from lit_robust.attacks.iterative import StepNorm
 from lit_robust.attacks.linear import other_classes
-from lit_robust.attacks.per_point import L2Start, best_of_restarts
+from lit_robust.attacks.per_point import best_of_restarts
 
 
 class APGDT(APGD):
@@ -27,34 +29,23 @@ class APGDT(APGD):
     Args:
         eps: radius of the norm ball (pixel space).
         norm: ``"Linf"`` or ``"L2"``.
-        steps: iterations per run.
-        restarts: runs per target class.
         num_target_classes: how many of the highest-scoring other classes are attacked (AutoAttack: 9).
-        rho: fraction of loss-increasing steps at or below which the step size is halved.
         seed: seed of the attack's generator (random starts).
-        early_stop: drop each point from the batch at its first misclassified iterate (the results are the
-            same); the evaluation switches it on.
-        schedule: ``"code"`` (default) or ``"paper"``, see :class:`APGD`.
-        l2_start: the L2 random start, see :class:`APGD`.
+        **kwargs: the other arguments of :class:`APGD`: ``steps`` per run, ``restarts`` per target class,
+            ``rho``, ``early_stop`` (a point leaves the batch at its first misclassified iterate),
+            ``schedule`` and ``l2_start``; APGDT fixes the loss and chooses its own targets.
     """
 
     def __init__(
         self,
         eps: float,
         norm: StepNorm = "Linf",
-        steps: int = 100,
-        restarts: int = 1,
+        *,
         num_target_classes: int = 9,
-        rho: float = 0.75,
         seed: int | None = 0,
-        early_stop: bool = False,
-        schedule: Schedule = "code",
-        l2_start: L2Start = "ball",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            eps, norm, steps, "dlr", restarts, rho, seed=seed, early_stop=early_stop, schedule=schedule,
-            l2_start=l2_start,
-        )  # fmt: skip
+        super().__init__(eps, norm, loss="dlr", targeted=False, target="least_likely", seed=seed, **kwargs)
         check_positive("num_target_classes", num_target_classes)
         self.num_target_classes = num_target_classes
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lit_robust.attacks.iterative import IterativeAttack
-from lit_robust.attacks.targets import TargetRule
 
 
 class BIM(IterativeAttack):
@@ -16,25 +17,14 @@ class BIM(IterativeAttack):
         eps: Linf radius (pixel space).
         steps: number of iterations.
         step_size: Linf step per iteration; ``None`` for ``eps / steps``.
-        targeted: descend the cross-entropy to a target class instead of ascending it for the label.
-        target: how targets are chosen when ``targeted``.
-        seed: seed of the attack's generator (only used by ``target="random"``).
-        early_stop: stop each point at its first iterate that fools the model (evaluation only: lossless for
-            robust accuracy, but it changes adversarial-training examples).
+        **kwargs: the other arguments of :class:`~lit_robust.attacks.iterative.IterativeAttack`
+            (``targeted``, ``target``, ``seed``, ``early_stop``); BIM fixes ``norm="Linf"``, no random
+            start, one run and no momentum.
     """
 
-    def __init__(
-        self,
-        eps: float,
-        steps: int = 10,
-        step_size: float | None = None,
-        targeted: bool = False,
-        target: TargetRule = "least_likely",
-        seed: int | None = None,
-        early_stop: bool = False,
-    ) -> None:
+    def __init__(self, eps: float, steps: int = 10, step_size: float | None = None, **kwargs: Any) -> None:
         super().__init__(
-            eps, steps, step_size, targeted=targeted, target=target, seed=seed, early_stop=early_stop
+            eps, steps, step_size, norm="Linf", random_start=False, restarts=1, decay=None, **kwargs
         )
 
 

@@ -54,6 +54,8 @@ class SearchState:
 class BinarySearchAttack(TargetedAttack):
     """Template for C&W-style attacks: subclasses implement :meth:`minimise` for one round at fixed ``c``.
 
+    The defaults are Carlini and Wagner's, which EAD's paper keeps.
+
     Args:
         c: initial constant trading the distance against the margin loss.
         binary_search_steps: rounds of the per-sample binary search over ``c``.
@@ -70,15 +72,15 @@ class BinarySearchAttack(TargetedAttack):
 
     def __init__(
         self,
-        c: float,
-        binary_search_steps: int,
-        steps: int,
-        lr: float,
-        confidence: float,
-        abort_early: bool,
-        targeted: bool,
-        target: TargetRule,
-        seed: int | None,
+        c: float = 1e-3,
+        binary_search_steps: int = 9,
+        steps: int = 1000,
+        lr: float = 1e-2,
+        confidence: float = 0.0,
+        abort_early: bool = True,
+        targeted: bool = False,
+        target: TargetRule = "least_likely",
+        seed: int | None = None,
     ) -> None:
         super().__init__(None, targeted, target, seed)
         check_positive("c", c)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
 from lit_robust.attacks.base import Model
 from lit_robust.attacks.binary_search import BinarySearchAttack, EarlyAbort, SearchState
 from lit_robust.attacks.gradient import LossFn, input_gradient
-from lit_robust.attacks.targets import TargetRule
 
 _SQUASH = 1 - 1e-6  # keeps atanh finite for pixels at exactly 0 or 1
 
@@ -23,31 +24,15 @@ class CarliniWagnerL2(BinarySearchAttack):
 
     Args:
         confidence: margin ``kappa`` by which the adversarial class must win.
-        c: initial constant of every sample.
-        binary_search_steps: rounds of the binary search over ``c`` (Adam restarts from ``x`` each round).
-        steps: Adam steps per round.
-        lr: Adam learning rate.
-        abort_early: end a round when the loss stopped decreasing.
-        targeted: reach a target class instead of leaving the label.
-        target: how targets are chosen when ``targeted``.
-        seed: seed of the attack's generator (only used by ``target="random"``).
+        **kwargs: the other arguments of :class:`~lit_robust.attacks.binary_search.BinarySearchAttack`:
+            ``c``, ``binary_search_steps`` (Adam restarts from ``x`` each round), ``steps`` (Adam steps per
+            round), ``lr`` (Adam's learning rate), ``abort_early``, ``targeted``, ``target``, ``seed``.
     """
 
     norm = "L2"
 
-    def __init__(
-        self,
-        confidence: float = 0.0,
-        c: float = 1e-3,
-        binary_search_steps: int = 9,
-        steps: int = 1000,
-        lr: float = 1e-2,
-        abort_early: bool = True,
-        targeted: bool = False,
-        target: TargetRule = "least_likely",
-        seed: int | None = None,
-    ) -> None:
-        super().__init__(c, binary_search_steps, steps, lr, confidence, abort_early, targeted, target, seed)
+    def __init__(self, confidence: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(confidence=confidence, **kwargs)
 
     def minimise(self, model: Model, x: Tensor, signed_margin: LossFn, state: SearchState) -> None:
         c = state.c

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -10,7 +10,6 @@ from torch import Tensor
 from lit_robust.attacks.base import Model, check_choice, check_positive, model_logits
 from lit_robust.attacks.binary_search import BinarySearchAttack, EarlyAbort, SearchState
 from lit_robust.attacks.gradient import LossFn, input_gradient
-from lit_robust.attacks.targets import TargetRule
 
 DecisionRule = Literal["EN", "L1"]
 
@@ -32,37 +31,20 @@ class EAD(BinarySearchAttack):
 
     Args:
         beta: weight of the L1 term.
-        c: initial constant of every sample.
-        binary_search_steps: rounds of the binary search over ``c`` (each restarts from ``x``).
-        steps: iterations per round (two forward passes and one backward pass each).
-        lr: initial learning rate.
-        confidence: margin ``kappa`` by which the adversarial class must win.
         decision_rule: distance that picks the best successful iterate: ``"EN"`` or ``"L1"``.
         fista: use FISTA's accelerated slack variable instead of plain ISTA.
-        abort_early: end a round when the loss stopped decreasing.
-        targeted: reach a target class instead of leaving the label.
-        target: how targets are chosen when ``targeted``.
-        seed: seed of the attack's generator (only used by ``target="random"``).
+        **kwargs: the other arguments of :class:`~lit_robust.attacks.binary_search.BinarySearchAttack`:
+            ``c``, ``binary_search_steps`` (each round restarts from ``x``), ``steps`` (two forward passes
+            and one backward pass each), ``lr`` (the initial learning rate), ``confidence``,
+            ``abort_early``, ``targeted``, ``target``, ``seed``.
     """
 
     norm = "L1"
 
     def __init__(
-        self,
-        beta: float = 1e-3,
-        c: float = 1e-3,
-        binary_search_steps: int = 9,
-        steps: int = 1000,
-        lr: float = 1e-2,
-        confidence: float = 0.0,
-        decision_rule: DecisionRule = "EN",
-        fista: bool = True,
-        abort_early: bool = True,
-        targeted: bool = False,
-        target: TargetRule = "least_likely",
-        seed: int | None = None,
+        self, beta: float = 1e-3, *, decision_rule: DecisionRule = "EN", fista: bool = True, **kwargs: Any
     ) -> None:
-        super().__init__(c, binary_search_steps, steps, lr, confidence, abort_early, targeted, target, seed)
+        super().__init__(**kwargs)
         check_positive("beta", beta)
         check_choice("decision_rule", decision_rule, get_args(DecisionRule))
         self.beta = beta

@@ -25,6 +25,14 @@ from lit_robust.attacks.targets import TargetedAttack, TargetRule
 StepNorm = Literal["Linf", "L2"]
 
 
+def check_step_options(norm: str, **counts: int) -> None:
+    """The checks shared by the attacks that take a :data:`StepNorm` (:class:`IterativeAttack`, APGD,
+    Square): ``norm`` is ``"Linf"`` or ``"L2"``, then each count (``steps=...``, ``restarts=...``) is > 0."""
+    check_choice("norm", norm, get_args(StepNorm))
+    for name, value in counts.items():
+        check_positive(name, value)
+
+
 def ascend(
     model: Model,
     x: Tensor,
@@ -158,10 +166,8 @@ class IterativeAttack(TargetedAttack):
         early_stop: bool = False,
     ) -> None:
         super().__init__(eps, targeted, target, seed)
-        check_choice("norm", norm, get_args(StepNorm))
-        check_positive("steps", steps)
+        check_step_options(norm, steps=steps, restarts=restarts)
         check_positive("step_size", step_size, allow_none=True)
-        check_positive("restarts", restarts)
         self.norm: Norm = norm
         self.steps = steps
         self.step_size = step_size

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lit_robust.attacks.iterative import IterativeAttack, StepNorm
-from lit_robust.attacks.targets import TargetRule
 
 
 class PGD(IterativeAttack):
@@ -19,12 +20,8 @@ class PGD(IterativeAttack):
         step_size: step per iteration (Linf: per pixel; L2: per image); ``None`` for ``2.5 * eps / steps``.
         norm: ``"Linf"`` or ``"L2"``.
         random_start: start from a uniform point of the ball (otherwise from the clean input).
-        restarts: number of runs.
-        targeted: descend the cross-entropy to a target class instead of ascending it for the label.
-        target: how targets are chosen when ``targeted``.
-        seed: seed of the attack's generator (random starts, random targets).
-        early_stop: stop each point at its first iterate that fools the model (evaluation only: lossless for
-            robust accuracy, but it changes adversarial-training examples).
+        **kwargs: the other arguments of :class:`~lit_robust.attacks.iterative.IterativeAttack`
+            (``restarts``, ``targeted``, ``target``, ``seed``, ``early_stop``); PGD has no momentum.
     """
 
     relative_step = 2.5
@@ -36,21 +33,6 @@ class PGD(IterativeAttack):
         step_size: float | None = None,
         norm: StepNorm = "Linf",
         random_start: bool = True,
-        restarts: int = 1,
-        targeted: bool = False,
-        target: TargetRule = "least_likely",
-        seed: int | None = None,
-        early_stop: bool = False,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            eps,
-            steps,
-            step_size,
-            norm,
-            random_start,
-            restarts,
-            targeted=targeted,
-            target=target,
-            seed=seed,
-            early_stop=early_stop,
-        )
+        super().__init__(eps, steps, step_size, norm, random_start, decay=None, **kwargs)

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import get_args
 
 import torch
 from torch import Tensor
 
-from lit_robust.attacks.base import (
-    Attack,
-    Model,
-    Norm,
-    check_choice,
-    check_positive,
-    flat_norm,
-    model_logits,
-    per_sample,
-)
-from lit_robust.attacks.iterative import StepNorm
+from lit_robust.attacks.base import Attack, Model, Norm, flat_norm, model_logits, per_sample
+from lit_robust.attacks.iterative import StepNorm, check_step_options
 from lit_robust.attacks.majority import plurality, vote_shares
 from lit_robust.attacks.objectives import margin
 from lit_robust.attacks.per_point import best_of_restarts
@@ -77,9 +67,7 @@ class Square(Attack):
         seed: int | None = 0,
     ) -> None:
         super().__init__(eps, seed)
-        check_choice("norm", norm, get_args(StepNorm))
-        for name, value in (("queries", queries), ("restarts", restarts), ("eot_samples", eot_samples)):
-            check_positive(name, value)
+        check_step_options(norm, queries=queries, restarts=restarts, eot_samples=eot_samples)
         if not 0 < p_init <= 1:
             raise ValueError(f"p_init must be in (0, 1], got {p_init}.")
         self.norm: Norm = norm

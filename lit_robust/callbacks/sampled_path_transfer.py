@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import lightning as L
 import torch
 
-from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
 from lit_robust.callbacks.transfer import TransferEvaluation
 from lit_robust.defenses.layer_sampling import RandomLayerSampling
-from lit_robust.evaluation.engine import DRAWS
 from lit_robust.evaluation.plan import AttackFn, Epsilons
 
 
@@ -25,31 +24,22 @@ class SampledPathTransfer(TransferEvaluation):
 
     Args:
         attacks: attacks by name, run against the sampled model.
+        epsilons: as in :class:`RobustnessEvaluation`.
         path_seed: seed of the generator that draws the attacked path.
-        draws: the defense's prediction is judged by the majority of this many draws (each the mean of N
-            sampled models), as in :class:`RobustnessEvaluation`.
-        The other arguments are :class:`TransferEvaluation`'s.
+        **kwargs: the other arguments of :class:`RobustnessEvaluation` (``num_samples``, ``batch_size``,
+            ``draws``: the defense's prediction is judged by the majority of this many draws, each the mean
+            of N sampled models, ...).
     """
 
     def __init__(
         self,
         attacks: Mapping[str, AttackFn],
         epsilons: Epsilons = None,
-        norm: Norm = "Linf",
-        every_n_epochs: int = 1,
-        num_samples: int = 512,
-        batch_size: int = 256,
         path_seed: int = 0,
-        seed: int | None = 0,
-        log_images: bool = True,
-        num_images: int = 8,
-        log_figure: bool = True,
-        draws: int = DRAWS,
+        **kwargs: Any,
     ) -> None:
-        RobustnessEvaluation.__init__(
-            self, attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, seed=seed,
-            log_images=log_images, num_images=num_images, log_figure=log_figure, draws=draws,
-        )  # fmt: skip
+        # No source to check here: the sampled path is drawn in setup.
+        RobustnessEvaluation.__init__(self, attacks=attacks, epsilons=epsilons, **kwargs)
         self.path_seed = path_seed
         self.sources = []
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor, nn
 
-from lit_robust.attacks.base import Norm
 from lit_robust.callbacks.robustness import RobustnessEvaluation
-from lit_robust.defenses import RobustClassifier
-from lit_robust.evaluation.engine import DRAWS, BlockEvaluator
+from lit_robust.defenses import load_defended_model
+from lit_robust.evaluation.engine import BlockEvaluator
 from lit_robust.evaluation.plan import AttackFn, Eps, Epsilons
 from lit_robust.evaluation.records import PointRecords
 from lit_robust.evaluation.results import MEASURES, Kind, PointResults
@@ -23,29 +21,10 @@ from lit_robust.evaluation.results import MEASURES, Kind, PointResults
 Source = str | nn.Module
 
 
-def load_source(path: str | Path) -> RobustClassifier:
-    """Loads a ``RobustClassifier`` (or defense) checkpoint with ``weights_only=True``: CPU, eval mode.
-
-    The module is rebuilt from the checkpoint's hyper-parameters as ``load_from_checkpoint`` does, which works
-    for checkpoints made by ``lit-robust fit`` (the backbone's config is stored). A checkpoint made in Python
-    does not store an injected backbone: load it yourself with
-    ``RobustClassifier.load_from_checkpoint(path, backbone=...)`` and pass the module instead.
-
-    Raises:
-        FileNotFoundError: if ``path`` is not a file.
-        ValueError: if the file is not a loadable checkpoint (naming the path and the cause).
-    """
-    path = _existing_file(path)
-    try:
-        return RobustClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=True).eval()
-    except TypeError as error:
-        raise ValueError(
-            f"cannot rebuild the model of source checkpoint {str(path)!r} from its hyper-parameters "
-            f"({error}); if it was saved from Python, load it with RobustClassifier.load_from_checkpoint("
-            "path, backbone=...) and pass the module as the source."
-        ) from error
-    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
-        raise ValueError(f"source checkpoint {str(path)!r} is not a loadable checkpoint: {error}") from error
+def load_source(path: str | Path) -> nn.Module:
+    """A source checkpoint's defended model: :func:`~lit_robust.defenses.load_defended_model` (weights only,
+    CPU, eval mode)."""
+    return load_defended_model(path)
 
 
 def _existing_file(path: str | Path) -> Path:
@@ -69,23 +48,13 @@ class TransferEvaluation(RobustnessEvaluation):
     beat them (a sign of masked white-box gradients); that doubles the cost.
 
     Args:
-        source: a checkpoint path of a ``RobustClassifier`` (see :func:`load_source`, weights only) or a
-            module (put in eval mode and moved to the trained model's device), or a non-empty list of them.
+        source: a checkpoint path of a ``RobustClassifier`` (its defended model, see :func:`load_source`,
+            weights only) or a module (put in eval mode and moved to the trained model's device), or a
+            non-empty list of them.
         attacks: attacks by name, run against the source model.
         epsilons: as in :class:`RobustnessEvaluation`.
-        norm: norm of the epsilon grid.
-        every_n_epochs: while fitting, evaluate every this many epochs.
-        num_samples: size of the evaluation subset.
-        batch_size: points attacked at once.
-        sanity_checks: run the sanity checks, including the white-box comparison.
-        tolerance: accuracy difference (a fraction) that makes a sanity check fail.
-        seed: seed of the attacks' per-block generators.
-        log_images: log clean and transfer examples to TensorBoard.
-        num_images: images per column of that figure.
-        log_figure: log the accuracy-against-epsilon figure to TensorBoard.
-        at_fit_end: also evaluate the final model of a fit, whatever ``every_n_epochs``.
-        draws: draws of a randomised defense's prediction judged by majority, as in
-            :class:`RobustnessEvaluation`.
+        **kwargs: the other arguments of :class:`RobustnessEvaluation` (``num_samples``, ``batch_size``,
+            ``sanity_checks``: with them the white-box attacks run as well, ``draws``, ...).
 
     Raises:
         FileNotFoundError: if a source is a path that does not exist.
@@ -101,23 +70,9 @@ class TransferEvaluation(RobustnessEvaluation):
         source: Source | Sequence[Source],
         attacks: Mapping[str, AttackFn],
         epsilons: Epsilons = None,
-        norm: Norm = "Linf",
-        every_n_epochs: int = 1,
-        num_samples: int = 512,
-        batch_size: int = 256,
-        sanity_checks: bool = False,
-        tolerance: float = 0.02,
-        seed: int | None = 0,
-        log_images: bool = True,
-        num_images: int = 8,
-        log_figure: bool = True,
-        at_fit_end: bool = True,
-        draws: int = DRAWS,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            attacks, epsilons, norm, every_n_epochs, num_samples, batch_size, sanity_checks, tolerance, seed,
-            log_images, num_images, log_figure, at_fit_end=at_fit_end, draws=draws,
-        )  # fmt: skip
+        super().__init__(attacks, epsilons, **kwargs)
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         if not sources:
             raise ValueError("TransferEvaluation needs at least one source.")

@@ -10,8 +10,8 @@ import torch
 import torchvision
 from torch import Tensor
 
-from lit_robust.data.base import InMemoryImageDataModule, Split
 from lit_robust.data.dataset import Batch
+from lit_robust.data.source import FileSource, Split
 
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_BATCHES: dict[Split, tuple[str, ...]] = {
@@ -72,26 +72,19 @@ def read_cifar_batch(path: Path) -> Batch:
     return images, torch.as_tensor(labels, dtype=torch.long)
 
 
-class CIFAR10(InMemoryImageDataModule):
+class CIFAR10(FileSource):
     """CIFAR-10: 32x32 colour images of 10 classes (50,000 training, 10,000 test images).
 
     Read from ``<data_dir>/cifar-10-batches-py/`` (torchvision's layout). With ``grayscale=True`` the images
     are converted to one channel with the ITU-R 601 luma weights, the "CIFAR-10 grayscale" of the Pixel
     Redrawn paper; its mean (0.4809) is the luma of the RGB means and its std (0.240) an estimate: the
-    channels are strongly correlated, so it lies just below the luma of the RGB stds (0.247).
+    channels are strongly correlated, so it lies just below the luma of the RGB stds (0.247). Augmentation
+    crops with 4 pixels of padding and mirrors.
 
     Args:
         data_dir: Directory holding ``cifar-10-batches-py/``.
-        batch_size: Training batch size.
-        eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
-        val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
-            (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split and, with the global seed, of the training order.
-        num_workers: DataLoader worker processes (0 loads in the main process).
-        augment: Randomly crop (4 pixels of padding) and mirror training batches.
         download: Download CIFAR-10 with torchvision into ``data_dir`` when it is not found.
         grayscale: Convert the images to one channel (ITU-R 601 luma).
-        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     num_classes = 10
@@ -100,51 +93,30 @@ class CIFAR10(InMemoryImageDataModule):
     mean = (0.4914, 0.4822, 0.4465)
     std = (0.2470, 0.2435, 0.2616)
 
-    def __init__(
-        self,
-        data_dir: str = "data",
-        batch_size: int = 128,
-        eval_batch_size: int | None = None,
-        val_size: int | float = 0.1,
-        seed: int = 0,
-        num_workers: int = 0,
-        augment: bool = True,
-        download: bool = False,
-        grayscale: bool = False,
-        device_resident: bool = False,
-    ) -> None:
-        super().__init__(
-            data_dir,
-            batch_size,
-            eval_batch_size,
-            val_size,
-            seed,
-            num_workers,
-            augment,
-            download,
-            device_resident,
-        )
+    def __init__(self, data_dir: str = "data", download: bool = False, grayscale: bool = False) -> None:
+        super().__init__(data_dir, download)
+        self.grayscale = grayscale
         if grayscale:
             self.in_channels, self.mean, self.std = 1, (0.4809,), (0.240,)
 
     def find_raw_dir(self) -> Path | None:
-        directory = Path(self.hparams.data_dir) / CIFAR_FOLDER
+        directory = Path(self.data_dir) / CIFAR_FOLDER
         return directory if all((directory / name).is_file() for name in CIFAR_NAMES) else None
 
     def missing_data_message(self) -> str:
-        directory = Path(self.hparams.data_dir) / CIFAR_FOLDER
+        directory = Path(self.data_dir) / CIFAR_FOLDER
         return (
             f"CIFAR-10 not found: looked in {directory} for {', '.join(CIFAR_NAMES)}. Set download: true"
-            " (--data.download true) to download it with torchvision, or extract cifar-10-python.tar.gz"
-            f" (https://www.cs.toronto.edu/~kriz/cifar.html) into {self.hparams.data_dir}."
+            " (--data.source.download true) to download it with torchvision, or extract"
+            f" cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) into {self.data_dir}."
         )
 
     def download(self) -> None:
-        torchvision.datasets.CIFAR10(self.hparams.data_dir, train=True, download=True)
+        torchvision.datasets.CIFAR10(self.data_dir, train=True, download=True)
 
-    def load_split(self, split: Split) -> Batch:
+    def load(self, split: Split) -> Batch:
         directory = self.raw_dir()
         batches = [read_cifar_batch(directory / name) for name in CIFAR_BATCHES[split]]
-        if self.hparams.grayscale:  # batch by batch, to bound the int32 copy's memory
+        if self.grayscale:  # batch by batch, to bound the int32 copy's memory
             batches = [(rgb_to_luma(images), labels) for images, labels in batches]
         return torch.cat([images for images, _ in batches]), torch.cat([labels for _, labels in batches])

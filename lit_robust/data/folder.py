@@ -9,8 +9,9 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from lit_robust.data.base import DatasetNotFoundError, InMemoryImageDataModule, Split, check_int
 from lit_robust.data.dataset import Batch
+from lit_robust.data.source import DatasetNotFoundError, FileSource, Split
+from lit_robust.validation import check_int
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -28,27 +29,19 @@ def load_image(path: Path, size: int) -> Tensor:
     return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)
 
 
-class ImageFolderDataModule(InMemoryImageDataModule):
+class ImageFolder(FileSource):
     """Images in ``<data_dir>/train/<class>/`` and ``<data_dir>/test/<class>/``, e.g. Cats vs Dogs.
 
-    The class names are the sorted folder names of ``train/``, read when the datamodule is built, so
-    ``num_classes`` is known before loading; ``test/`` may lack classes but must not add any. At setup
+    The class names are the sorted folder names of ``train/``, read when the source is built, so
+    ``num_classes`` is known before loading; ``test/`` may lack classes but must not add any. At loading
     every image (png, jpg, bmp, gif, webp, tif) is converted to RGB, resized to ``image_size`` squared and
-    kept in memory.
+    kept in memory. Augmentation crops with ``image_size // 8`` pixels of padding and mirrors.
 
     Args:
         data_dir: Directory holding ``train/`` and ``test/``.
         image_size: Side of the square images fed to the model.
-        batch_size: Training batch size.
-        eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
-        val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
-            (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split and, with the global seed, of the training order.
-        num_workers: DataLoader worker processes (0 loads in the main process).
-        augment: Randomly crop (``image_size // 8`` pixels of padding) and mirror training batches.
         mean: Per-channel mean of the training images, for the model's normalisation (ImageNet's by default).
         std: Per-channel standard deviation of the training images (ImageNet's by default).
-        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     in_channels = 3
@@ -57,29 +50,13 @@ class ImageFolderDataModule(InMemoryImageDataModule):
         self,
         data_dir: str,
         image_size: int = 64,
-        batch_size: int = 128,
-        eval_batch_size: int | None = None,
-        val_size: int | float = 0.1,
-        seed: int = 0,
-        num_workers: int = 0,
-        augment: bool = True,
         mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
         std: tuple[float, float, float] = (0.229, 0.224, 0.225),
-        device_resident: bool = False,
     ) -> None:
         check_int("image_size", image_size, 1)
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
             raise ValueError(f"mean and std must have 3 values (R, G, B) with std > 0, got {mean} and {std}.")
-        super().__init__(
-            data_dir,
-            batch_size,
-            eval_batch_size,
-            val_size,
-            seed,
-            num_workers,
-            augment,
-            device_resident=device_resident,
-        )
+        super().__init__(data_dir)
         train_dir = Path(data_dir) / "train"
         self.classes = class_folders(train_dir) if train_dir.is_dir() else []
         if not self.classes:
@@ -90,18 +67,18 @@ class ImageFolderDataModule(InMemoryImageDataModule):
         self.std = tuple(std)
 
     def find_raw_dir(self) -> Path | None:
-        directory = Path(self.hparams.data_dir)
+        directory = Path(self.data_dir)
         return directory if (directory / "train").is_dir() and (directory / "test").is_dir() else None
 
     def missing_data_message(self) -> str:
-        root = self.hparams.data_dir
+        root = self.data_dir
         return (
             f"No image folders found in {root}: expected {root}/train/<class>/<image> and"
             f" {root}/test/<class>/<image>, one folder per class (test/ may not add classes)"
             f" (images: {', '.join(IMAGE_EXTENSIONS)})."
         )
 
-    def load_split(self, split: Split) -> Batch:
+    def load(self, split: Split) -> Batch:
         directory = self.raw_dir() / split
         unknown = set(class_folders(directory)) - set(self.classes)
         if unknown:

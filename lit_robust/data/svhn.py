@@ -8,8 +8,8 @@ import numpy as np
 import torch
 import torchvision
 
-from lit_robust.data.base import InMemoryImageDataModule, Split
 from lit_robust.data.dataset import Batch
+from lit_robust.data.source import FileSource, Split
 
 SVHN_FILES: dict[Split, str] = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 
@@ -26,12 +26,16 @@ def read_svhn_mat(path: Path) -> Batch:
     return torch.from_numpy(images), torch.from_numpy(labels)
 
 
-class SVHN(InMemoryImageDataModule):
+class SVHN(FileSource):
     """SVHN: 32x32 colour crops of house-number digits (73,257 training, 26,032 test images).
 
     Read from ``<data_dir>/train_32x32.mat`` and ``<data_dir>/test_32x32.mat`` (torchvision's layout) with
     scipy; the ``extra`` split is not used. Label 10 of the files is digit 0. Augmentation (off by default)
     crops with 4 pixels of padding and never mirrors digits.
+
+    Args:
+        data_dir: Directory holding ``train_32x32.mat`` and ``test_32x32.mat``.
+        download: Download them with torchvision into ``data_dir`` when they are not found.
     """
 
     num_classes = 10
@@ -42,19 +46,19 @@ class SVHN(InMemoryImageDataModule):
     hflip = False
 
     def find_raw_dir(self) -> Path | None:
-        directory = Path(self.hparams.data_dir)
+        directory = Path(self.data_dir)
         return directory if all((directory / name).is_file() for name in SVHN_FILES.values()) else None
 
     def missing_data_message(self) -> str:
         return (
-            f"SVHN not found: looked in {self.hparams.data_dir} for {' and '.join(SVHN_FILES.values())}."
-            " Set download: true (--data.download true) to download them with torchvision, or download them"
-            f" from http://ufldl.stanford.edu/housenumbers/ into {self.hparams.data_dir}."
+            f"SVHN not found: looked in {self.data_dir} for {' and '.join(SVHN_FILES.values())}."
+            " Set download: true (--data.source.download true) to download them with torchvision, or download"
+            f" them from http://ufldl.stanford.edu/housenumbers/ into {self.data_dir}."
         )
 
     def download(self) -> None:
         for split in SVHN_FILES:
-            torchvision.datasets.SVHN(self.hparams.data_dir, split=split, download=True)
+            torchvision.datasets.SVHN(self.data_dir, split=split, download=True)
 
-    def load_split(self, split: Split) -> Batch:
+    def load(self, split: Split) -> Batch:
         return read_svhn_mat(self.raw_dir() / SVHN_FILES[split])

@@ -8,12 +8,13 @@ import torch
 from torch import Tensor, nn
 
 from lit_robust.attacks import Attack
-from lit_robust.defenses.attack_mode import AttackMode, check_attack_mode, module_mode
-from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
+from lit_robust.defenses.adversarial_defense import AdversarialDefense
+from lit_robust.defenses.attack_mode import AttackMode
+from lit_robust.defenses.robust_classifier import TrainingOutput
 from lit_robust.losses import TripletRegularizer
 
 
-class AdversarialTraining(RobustClassifier):
+class AdversarialTraining(AdversarialDefense):
     """Adversarial training with any lit_robust attack crafted against the current model at every step.
 
     Loss ``(CE(x) + adv_weight * CE(x_adv)) / (1 + adv_weight)`` (Goodfellow et al. 2015; AT2L Eq. 1, where
@@ -39,7 +40,7 @@ class AdversarialTraining(RobustClassifier):
             afterwards. Madry et al.'s paper does not say; their MNIST and CIFAR-10 codes craft in
             training mode, so the PGD configs (``configs/baselines/pgd_at_*.yaml``) set ``"train"``.
         triplet: the AT2L triplet regulariser, or ``None``.
-        **kwargs: the :class:`RobustClassifier` arguments (optimizer, num_classes, ...).
+        **kwargs: the :class:`~lit_robust.defenses.RobustClassifier` arguments (optimizer, num_classes, ...).
     """
 
     def __init__(
@@ -54,22 +55,19 @@ class AdversarialTraining(RobustClassifier):
     ) -> None:
         if adv_weight < 0:
             raise ValueError(f"adv_weight must be >= 0, got {adv_weight}.")
-        check_attack_mode(attack_mode)
-        super().__init__(backbone, **kwargs)
+        super().__init__(backbone, attack_mode=attack_mode, **kwargs)
         self.attack = attack
         self.adv_weight = adv_weight
         self.adv_only = adv_only
-        self.attack_mode: AttackMode = attack_mode
         self.triplet = triplet
 
     def adversarial_examples(self, x: Tensor, y: Tensor) -> Tensor:
         """The training attack's examples against the current model, crafted in ``attack_mode``."""
-        with module_mode(self, self.attack_mode):
-            return self.attack(self, x, y)
+        return self.craft(self.attack, x, y)
 
     def training_loss(self, x: Tensor, y: Tensor, x_adv: Tensor | None = None) -> TrainingOutput:
-        """The loss of a batch; ``x_adv``, when the datamodule gives it with the batch (precomputed examples,
-        see :class:`~lit_robust.data.EnsembleAdversarialExamples`), is used instead of crafting them."""
+        """The loss of a batch; ``x_adv``, when the datamodule gives it with the batch (precomputed
+        adversarial examples), is used instead of crafting them."""
         if x_adv is None:
             x_adv = self.adversarial_examples(x, y)
         adv_logits = self(x_adv)
@@ -81,12 +79,8 @@ class AdversarialTraining(RobustClassifier):
             loss = adv_loss
         else:
             loss = (clean_loss + self.adv_weight * adv_loss) / (1 + self.adv_weight)
-        if self.triplet is not None:
-            triplet = self.triplet(adv_logits, clean_logits, y)
-            self.log("train/triplet", triplet, batch_size=len(y))
-            loss = loss + triplet
-        self.log("train/clean_loss", clean_loss, batch_size=len(y))
-        self.log("train/adv_loss", adv_loss, batch_size=len(y))
+        loss = self.add_triplet(loss, self.triplet, adv_logits, clean_logits, y)
+        self.log_terms({"clean_loss": clean_loss, "adv_loss": adv_loss}, len(y))
         adv_acc = (adv_logits.argmax(dim=1) == y).float().mean()
         self.log("train/adv_acc", adv_acc, on_step=False, on_epoch=True, batch_size=len(y))
         return TrainingOutput(loss, clean_logits)

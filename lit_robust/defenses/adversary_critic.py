@@ -14,9 +14,11 @@ from torch import Tensor, nn
 from lit_robust.attacks.base import check_choice
 from lit_robust.attacks.targets import select_targets
 from lit_robust.attacks.unrolled_high_confidence import UnrolledHighConfidence
-from lit_robust.defenses.attack_mode import AttackMode, check_attack_mode, module_mode
+from lit_robust.defenses.adversarial_defense import AdversarialDefense
+from lit_robust.defenses.attack_mode import AttackMode
 from lit_robust.defenses.global_mean import global_mean
-from lit_robust.defenses.robust_classifier import RobustClassifier
+from lit_robust.defenses.manual_optimization import ManualOptimizationDefense, OptimizedPart
+from lit_robust.defenses.robust_classifier import TrainingOutput
 from lit_robust.models.critic import Critic
 
 TrainingTarget = Literal["closest", "random"]
@@ -24,7 +26,7 @@ CycleLoss = Literal["norm", "squared"]
 FakeSamples = Literal["changed", "all"]
 
 
-class AdversaryCritic(RobustClassifier):
+class AdversaryCritic(AdversarialDefense, ManualOptimizationDefense):
     """The classifier ``f`` and a per-class critic ``D`` play a GAN game whose generator is the differentiable
     high-confidence attack on ``f`` (:class:`~lit_robust.attacks.UnrolledHighConfidence`).
 
@@ -58,13 +60,15 @@ class AdversaryCritic(RobustClassifier):
     training pass itself; batch statistics, whose running values crafting leaves untouched). The
     cross-entropy uses the training pass, and the critic is always in training mode (its noise on).
 
-    ``toggle_optimizer`` keeps each step to its own parameters; the module steps both schedulers, every epoch
-    after the pretraining (``lr_scheduler_interval="epoch"``) or every step. The confidence of class ``k`` is
-    an exponential moving average (decay ``confidence_decay``, bias-corrected, no gradient) of the mean
-    maximum softmax probability of the clean training points predicted as ``k`` (in ``attack_mode``),
-    updated every step from the start of training (so the pretraining initialises it); its batch
-    statistics are summed over DDP processes, so every rank holds the same values. DDP needs ``strategy:
-    ddp_find_unused_parameters_true`` (the pretraining steps and the critic steps leave one network unused).
+    ``toggle_optimizer`` keeps each step to its own parameters
+    (:class:`~lit_robust.defenses.manual_optimization.ManualOptimizationDefense`, which also steps both
+    schedulers, every epoch after the pretraining, ``lr_scheduler_interval="epoch"``, or every step). The
+    confidence of class ``k`` is an exponential moving average (decay ``confidence_decay``, bias-corrected,
+    no gradient) of the mean maximum softmax probability of the clean training points predicted as ``k``
+    (in ``attack_mode``), updated every step from the start of training (so the pretraining initialises
+    it); its batch statistics are summed over DDP processes, so every rank holds the same values. DDP needs
+    ``strategy: ddp_find_unused_parameters_true`` (the pretraining steps and the critic steps leave one
+    network unused).
 
     Where the authors' code and the paper differ, the paper is the default and the code an option:
     ``fake_samples`` (above), ``cycle_loss="norm"`` (the paper's Eq. 6, the L2 distance; ``"squared"``: the
@@ -99,8 +103,8 @@ class AdversaryCritic(RobustClassifier):
         critic_steps: critic steps per classifier step.
         critic_optimizer: optimiser factory of the critic's parameters.
         critic_lr_scheduler: optional scheduler factory of the critic's optimiser.
-        **kwargs: the :class:`RobustClassifier` arguments (``optimizer`` and ``lr_scheduler`` are the
-            classifier's).
+        **kwargs: the :class:`~lit_robust.defenses.RobustClassifier` arguments (``optimizer`` and
+            ``lr_scheduler`` are the classifier's).
     """
 
     def __init__(
@@ -138,14 +142,12 @@ class AdversaryCritic(RobustClassifier):
         check_choice("target", target, get_args(TrainingTarget))
         check_choice("cycle_loss", cycle_loss, get_args(CycleLoss))
         check_choice("fake_samples", fake_samples, get_args(FakeSamples))
-        check_attack_mode(attack_mode)
-        super().__init__(backbone, **kwargs)
+        super().__init__(backbone, attack_mode=attack_mode, **kwargs)
         if isinstance(critic, Critic) and critic.num_classes != self.num_classes:
             raise ValueError(
                 f"critic has {critic.num_classes} outputs but the classifier {self.num_classes} classes;"
                 " set the critic's num_classes to the dataset's."
             )
-        self.automatic_optimization = False
         self.critic = critic
         self.attack = UnrolledHighConfidence(attack_steps, attack_overshoot, detach_iterates)
         self.lambda_gan = lambda_gan
@@ -155,7 +157,6 @@ class AdversaryCritic(RobustClassifier):
         self.confidence_decay = confidence_decay
         self.cycle_loss: CycleLoss = cycle_loss
         self.fake_samples: FakeSamples = fake_samples
-        self.attack_mode: AttackMode = attack_mode
         self.pretrain_epochs = pretrain_epochs
         self.critic_steps = critic_steps
         self.critic_optimizer_factory = critic_optimizer
@@ -228,8 +229,7 @@ class AdversaryCritic(RobustClassifier):
         gan = global_mean(F.softplus(-self.critic(x_adv_c, y_adv[changed])))
         distance = x.new_zeros(0)
         if changed.any():
-            with module_mode(self, self.attack_mode):
-                x_rec = self.attack(self, x_adv_c.detach(), prediction[changed], confidence[changed])
+            x_rec = self.craft(self.attack, x_adv_c.detach(), prediction[changed], confidence[changed])
             distance = (x_c - x_rec).flatten(1).square().sum(dim=1)
         rec = global_mean(distance if self.cycle_loss == "squared" else distance.clamp_min(1e-12).sqrt())
         return {
@@ -241,14 +241,12 @@ class AdversaryCritic(RobustClassifier):
             "adv_l2": global_mean((x_adv_c - x_c).detach().flatten(1).norm(dim=1)),
         }
 
-    # ------------------------------------------------------------------------------- Lightning steps
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        x, y = batch
+    # ------------------------------------------------------------------------------------ the steps
+    def manual_training_step(self, x: Tensor, y: Tensor) -> TrainingOutput:
         classifier_optimizer, critic_optimizer = self.optimizers()
         logits = self(x)
-        self.train_metrics.update(logits.detach(), y)
         pretraining = self.current_epoch < self.pretrain_epochs
-        with module_mode(self, self.attack_mode):
+        with self.in_attack_mode():
             reference = logits if self.attack_mode == "train" else self._reference_logits(x, pretraining)
             self.update_confidence(reference)
             if not pretraining:
@@ -256,24 +254,21 @@ class AdversaryCritic(RobustClassifier):
                 x_adv = self.attack(self, x, target, self.class_confidence[target])
                 with torch.no_grad():
                     y_adv = self(x_adv).argmax(dim=1)
-        if not pretraining:
+        if pretraining:
+            parts = self.optimize(classifier_optimizer, lambda: {"loss": self.classification_loss(logits, y)})
+        else:
             changed = y_adv != reference.detach().argmax(dim=1)
             for _ in range(self.critic_steps):
-                with self.toggled_optimizer(critic_optimizer):
-                    critic_parts = self.critic_loss(x, y, x_adv, y_adv, changed)
-                    self._step(critic_optimizer, critic_parts["critic_loss"])
-            self.log_dict({f"train/{k}": v for k, v in critic_parts.items()}, batch_size=len(y))
-        with self.toggled_optimizer(classifier_optimizer):
-            if pretraining:
-                parts = {"loss": self.classification_loss(logits, y)}
-            else:
-                parts = self.classifier_loss(x, y, logits, reference, x_adv, y_adv)
-            self._step(classifier_optimizer, parts["loss"])
-        self.log("train/loss", parts.pop("loss"), prog_bar=True, batch_size=len(y))
-        self.log_dict({f"train/{k}": v for k, v in parts.items()}, batch_size=len(y))
-        self.log_dict(self.train_metrics, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        if self.hparams.get("lr_scheduler_interval", "epoch") == "step":
-            self._step_schedulers()
+                critic_parts = self.optimize(
+                    critic_optimizer, lambda: self.critic_loss(x, y, x_adv, y_adv, changed), "critic_loss"
+                )
+            self.log_terms(critic_parts, len(y))
+            parts = self.optimize(
+                classifier_optimizer, lambda: self.classifier_loss(x, y, logits, reference, x_adv, y_adv)
+            )
+        loss = parts.pop("loss")
+        self.log_terms(parts, len(y))
+        return TrainingOutput(loss, logits)
 
     def _reference_logits(self, x: Tensor, pretraining: bool) -> Tensor:
         """The clean logits in ``attack_mode`` (call inside it); with gradients once the game has started,
@@ -281,35 +276,16 @@ class AdversaryCritic(RobustClassifier):
         with torch.set_grad_enabled(not pretraining):
             return self(x)
 
-    def on_train_epoch_end(self) -> None:
-        if self.hparams.get("lr_scheduler_interval", "epoch") == "epoch":
-            self._step_schedulers()
+    def schedulers_running(self) -> bool:
+        """The schedulers start with the critic game (the pretraining does not count)."""
+        return self.current_epoch >= self.pretrain_epochs
 
-    def _step(self, optimizer: Any, loss: Tensor) -> None:
-        optimizer.zero_grad()
-        self.manual_backward(loss)
-        optimizer.step()
-
-    def _step_schedulers(self) -> None:
-        """Steps the schedulers once the critic game has started (the pretraining does not count)."""
-        if self.current_epoch < self.pretrain_epochs:
-            return
-        schedulers = self.lr_schedulers()
-        if schedulers is None:
-            return
-        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
-            scheduler.step()
-
-    def configure_optimizers(self) -> Any:
+    def optimized_parts(self) -> list[OptimizedPart]:
         critic_parameters = {id(p) for p in self.critic.parameters()}
-        classifier = self.optimizer_factory([p for p in self.parameters() if id(p) not in critic_parameters])
-        critic = self.critic_optimizer_factory(self.critic.parameters())
-        schedulers = [
-            {"scheduler": factory(optimizer), "interval": self.hparams.get("lr_scheduler_interval", "epoch")}
-            for factory, optimizer in (
-                (self.lr_scheduler_factory, classifier),
-                (self.critic_lr_scheduler_factory, critic),
-            )
-            if factory is not None
+        classifier_parameters = [p for p in self.parameters() if id(p) not in critic_parameters]
+        return [
+            OptimizedPart(classifier_parameters, self.optimizer_factory, self.lr_scheduler_factory),
+            OptimizedPart(
+                self.critic.parameters(), self.critic_optimizer_factory, self.critic_lr_scheduler_factory
+            ),
         ]
-        return [classifier, critic], schedulers

@@ -19,7 +19,8 @@ class RandomLayerSampling(RobustClassifier):
     """Random layer sampling with group optimisation (Lee et al., BMVC 2020).
 
     ``backbone`` becomes sub-model 0 of a :class:`~lit_robust.models.LayerSampledEnsemble` of ``num_models``
-    sub-models (``self.backbone`` is the ensemble). A sampled model takes each convolution or linear layer,
+    sub-models (``self.backbone``, the backbone of :attr:`model`, is the ensemble; :attr:`model` itself runs
+    one sampled model per call). A sampled model takes each convolution or linear layer,
     with its normalisation, from one sub-model (the paper's per-layer sampling: 2^54 sampled models for
     ResNet-50 with M=2); ``granularity="stage"`` samples whole stages instead (6 for ResNet-50 and
     VGG-16: 64 sampled models), an option the paper does not use. Each training step draws K sampled
@@ -30,8 +31,9 @@ class RandomLayerSampling(RobustClassifier):
     target. Logged: ``train/member_mse`` (mean_k MSE(f_k)) and ``train/diversity`` (mean_k (f_k - F)^2,
     Eq. 6 and 8).
 
-    :meth:`forward` is the defended model: the mean softmax of N fresh sampled models, returned as its log,
-    so cross-entropy and attacks apply to it as to logits. The paper's evaluation attacks one sampled model
+    :meth:`forward` is the defended model (:attr:`defended_model` is the module itself): the mean softmax of
+    N fresh sampled models, each through the normalisation of :attr:`model`, returned as its log, so
+    cross-entropy and attacks apply to it as to logits. The paper's evaluation attacks one sampled model
     with its path fixed (:meth:`sampled_model`) and classifies with N other draws; an adaptive attacker
     differentiates the expectation over draws instead (``lit_robust.attacks.EOT`` around this module).
 
@@ -88,10 +90,15 @@ class RandomLayerSampling(RobustClassifier):
     def ensemble(self) -> LayerSampledEnsemble:
         return self.backbone  # type: ignore[return-value]
 
+    @property
+    def defended_model(self) -> nn.Module:
+        """The module itself: its :meth:`forward`, the mean of N sampled models, is the defended model."""
+        return self
+
     def sample_probabilities(self, x: Tensor, samples: int) -> Tensor:
         """Softmax outputs of ``samples`` newly drawn sampled models, shape ``(samples, batch, classes)``."""
         z = self.normalize(x)
-        return torch.stack([self.backbone(z).softmax(dim=-1) for _ in range(samples)])
+        return torch.stack([self.ensemble(z).softmax(dim=-1) for _ in range(samples)])
 
     def forward(self, x: Tensor) -> Tensor:
         """Log of the mean softmax of N sampled models (the paper's test-time prediction)."""

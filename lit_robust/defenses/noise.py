@@ -18,6 +18,28 @@ from lit_robust.defenses.phase import Phase, phase_flags
 from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
 
 
+class AddNoise(nn.Module):
+    """``clip(x + delta, 0, 1)`` with a fresh ``delta`` at every call: the test-time transform of a
+    :class:`VariablePerturbations` defended model.
+
+    Args:
+        eps: bound of the uniform noise, or standard deviation of the normal noise, in [0, 1] pixels.
+        distribution: ``"uniform"`` or ``"normal"``.
+    """
+
+    def __init__(self, eps: float, distribution: Distribution = "uniform") -> None:
+        check_noise(eps, distribution)
+        super().__init__()
+        self.eps = eps
+        self.distribution: Distribution = distribution
+
+    def forward(self, x: Tensor) -> Tensor:
+        return add_noise(x, self.eps, self.distribution)
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}, distribution={self.distribution!r}"
+
+
 class VariablePerturbations(RobustClassifier):
     """Trains (and optionally predicts) on ``clip(x + delta, 0, 1)`` with ``delta`` drawn for every batch.
 
@@ -26,7 +48,8 @@ class VariablePerturbations(RobustClassifier):
     sees the same perturbation twice. The paper redraws "at each epoch"; drawing per batch is the same
     thing, since every image appears once per epoch.
 
-    With noise at test time (``phase`` ``"test"`` or ``"both"``), :meth:`forward` is random: predictions,
+    With noise at test time (``phase`` ``"test"`` or ``"both"``), the defended model's transform
+    (``model.transform``, an :class:`AddNoise`) draws noise, so :meth:`forward` is random: predictions,
     validation and every attack see a fresh draw at each call. Evaluate it with
     :class:`~lit_robust.attacks.EOT` around the attack (the gradient of the expected loss); a plain attack
     against one draw at a time reports robustness that comes from gradient noise, not from the model.
@@ -61,6 +84,8 @@ class VariablePerturbations(RobustClassifier):
         self.distribution: Distribution = distribution
         self.include_clean = include_clean
         self.train_noise, self.test_noise = train_noise, test_noise
+        if test_noise:
+            self.model.transform = AddNoise(eps, distribution)
 
     @property
     def randomized(self) -> bool:
@@ -72,10 +97,6 @@ class VariablePerturbations(RobustClassifier):
         """``clip(x + delta, 0, 1)`` with a fresh draw of ``delta``."""
         return add_noise(x, self.eps, self.distribution)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Logits of ``x``, perturbed first when noise is on at test time."""
-        return super().forward(self.perturb(x) if self.test_noise else x)
-
     def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
         """Cross-entropy on the perturbed batch (with the clean batch in front when ``include_clean``)."""
         if not self.train_noise:
@@ -84,5 +105,5 @@ class VariablePerturbations(RobustClassifier):
             inputs, targets = torch.cat([x, self.perturb(x)]), torch.cat([y, y])
         else:
             inputs, targets = self.perturb(x), y
-        logits = super().forward(inputs)  # the network itself: test-time noise is not added twice
+        logits = self.model.network(inputs)  # without the transform: test-time noise is not added twice
         return TrainingOutput(self.classification_loss(logits, targets), logits[: len(y)])

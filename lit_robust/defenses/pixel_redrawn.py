@@ -12,6 +12,22 @@ from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutp
 from lit_robust.models.pixel_redraw import PixelRedrawer
 
 
+class StraightThroughRedraw(nn.Module):
+    """``PR(x)`` forward, the identity backward (:func:`~lit_robust.attacks.straight_through`): the test-time
+    transform of a :class:`PixelRedrawnClassifier`'s defended model.
+
+    Args:
+        redrawer: the Pixel Redrawn transformation.
+    """
+
+    def __init__(self, redrawer: PixelRedrawer) -> None:
+        super().__init__()
+        self.redrawer = redrawer
+
+    def forward(self, x: Tensor) -> Tensor:
+        return straight_through(x, self.redrawer)
+
+
 class PixelRedrawnClassifier(RobustClassifier):
     """The Pixel Redrawn defense: a :class:`~lit_robust.models.PixelRedrawer` in front of the classifier.
 
@@ -25,7 +41,8 @@ class PixelRedrawnClassifier(RobustClassifier):
     epoch), unless ``redraw_training_batches`` is off because they come redrawn already from
     :class:`~lit_robust.data.PixelRedrawn` (precomputed and cached: faster, a fixed set of redraws).
 
-    At test time (``"test"`` or ``"both"``) :meth:`forward`, and so predictions, validation and every
+    At test time (``"test"`` or ``"both"``) the defended model's transform (``model.transform``, a
+    :class:`StraightThroughRedraw`) redraws, so :meth:`forward`, and so predictions, validation and every
     attack on this module, computes ``F(PR(x))`` with a fresh redraw at each call. Its backward pass is the
     straight-through estimator (:func:`~lit_robust.attacks.straight_through`, BPDA with the identity):
     PR itself has no useful gradient (an argmax and a random draw), so an attacker who knows PR attacks
@@ -51,9 +68,22 @@ class PixelRedrawnClassifier(RobustClassifier):
     ) -> None:
         train_redraw, test_redraw = phase_flags(phase)
         super().__init__(backbone, **kwargs)
-        self.redrawer = redrawer
+        if test_redraw:
+            self.model.transform = StraightThroughRedraw(redrawer)
+        else:  # a training-time step only, outside the defended model
+            self.train_redrawer = redrawer
         self.train_redraw = train_redraw and redraw_training_batches
         self.test_redraw = test_redraw
+
+    @property
+    def redrawer(self) -> PixelRedrawer:
+        """PR itself: ``model.transform.redrawer`` with PR at test time, else ``train_redrawer``."""
+        return self.model.transform.redrawer if self.test_redraw else self.train_redrawer
+
+    def legacy_key_prefixes(self) -> dict[str, str]:
+        """The earlier layout also held the redrawer at ``redrawer.*``."""
+        redrawer = "model.transform.redrawer." if self.test_redraw else "train_redrawer."
+        return {**super().legacy_key_prefixes(), "redrawer.": redrawer}
 
     @property
     def randomized(self) -> bool:
@@ -63,11 +93,7 @@ class PixelRedrawnClassifier(RobustClassifier):
 
     def classifier(self, x: Tensor) -> Tensor:
         """Logits of the network alone, ``F(x)``: no redraw."""
-        return super().forward(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``F(PR(x))`` with PR at test time (gradient: straight-through), else ``F(x)``."""
-        return self.classifier(straight_through(x, self.redrawer) if self.test_redraw else x)
+        return self.model.network(x)
 
     def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
         """Cross-entropy on the redrawn batch (on the batch as given when PR is off in training)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from types import FrameType
 from typing import Any, Literal, NamedTuple
 
@@ -10,13 +11,14 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.core.mixins import hparams_mixin
+from lightning.pytorch.core.mixins import HyperparametersMixin
 from lightning.pytorch.utilities.parsing import collect_init_args
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
-from lit_robust.models import Normalize
+from lit_robust.lightning_internals import given_hyperparameters
+from lit_robust.models import DefendedModel, Normalize
 
 Stage = Literal["train", "val", "test"]
 
@@ -34,17 +36,23 @@ class TrainingOutput(NamedTuple):
 
 
 class RobustClassifier(L.LightningModule):
-    """An image classifier whose inputs are [0, 1] pixels: ``Normalize`` first, then the backbone.
+    """An image classifier whose inputs are [0, 1] pixels: a :class:`~lit_robust.models.DefendedModel`
+    (an optional test-time input transform, ``Normalize``, then the backbone) trained by Lightning.
 
-    Every epsilon is therefore in pixel space, and any attack can call the module directly. Subclasses
-    (the defenses) override small hooks instead of ``training_step``:
+    Every epsilon is therefore in pixel space, and any attack can call the module directly. The pure-torch
+    model is :attr:`model` (``backbone`` and ``normalize`` are its parts); a defense with a test-time
+    preprocessing step sets ``self.model.transform``. Subclasses (the defenses) override small hooks
+    instead of ``training_step``:
 
     - :meth:`training_loss` returns the loss of a training batch (and the clean logits for metrics); a
       datamodule may add tensors to each batch after ``(x, y)``, which reach it as further arguments
-      (precomputed adversarial examples: see :class:`~lit_robust.data.EnsembleAdversarialExamples`);
-    - :meth:`forward` is the defended model that predictions and attacks see (for example a test-time
-      preprocessing step or an ensemble average);
+      (precomputed adversarial examples, for example);
+    - :meth:`forward` is the defended model that predictions and attacks see (by default :attr:`model`;
+      an ensemble average may override it, see :attr:`defended_model`);
     - :meth:`configure_metrics` builds the torchmetrics collection logged for each stage.
+
+    Checkpoint keys are ``model.normalize.*``, ``model.backbone.*`` (and ``model.transform.*``); those of
+    the earlier layout (``normalize.*``, ``backbone.*``, see :meth:`legacy_key_prefixes`) still load.
 
     Args:
         backbone: the network mapping normalised images to logits.
@@ -84,18 +92,40 @@ class RobustClassifier(L.LightningModule):
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
         self.save_hyperparameters(ignore=_live_objects(inspect.currentframe()))
         self.num_classes = num_classes
-        self.normalize = Normalize(mean if mean is not None else [0.0], std if std is not None else [1.0])
-        self.backbone = backbone
+        self.model = DefendedModel(
+            backbone, mean if mean is not None else 0.0, std if std is not None else 1.0
+        )
         if channels_last:
-            self.backbone.to(memory_format=torch.channels_last)
+            backbone.to(memory_format=torch.channels_last)
         if compile:
-            self.backbone.compile()
+            backbone.compile()
         self.optimizer_factory = optimizer
         self.lr_scheduler_factory = lr_scheduler
         self.train_metrics = self.configure_metrics("train")
         self.val_metrics = self.configure_metrics("val")
         self.test_metrics = self.configure_metrics("test")
         self.losses = nn.ModuleDict({stage: MeanMetric() for stage in ("val", "test")})  # exact under DDP
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The network mapping normalised images to logits (``model.backbone``)."""
+        return self.model.backbone
+
+    @property
+    def normalize(self) -> Normalize:
+        """The normalisation layer (``model.normalize``)."""
+        return self.model.normalize
+
+    @property
+    def defended_model(self) -> nn.Module:
+        """The pure-torch model that :meth:`forward` runs, for use without Lightning (transfer sources,
+        evaluation): :attr:`model`, unless a subclass's :meth:`forward` is something else."""
+        return self.model
+
+    def legacy_key_prefixes(self) -> dict[str, str]:
+        """Old checkpoint key prefixes and the ones they load into (the layout before ``model.*``)."""
+        return {"normalize.": "model.normalize.", "backbone.": "model.backbone."}
 
     # ----------------------------------------------------------------------------------------- hooks
     def configure_metrics(self, stage: Stage) -> MetricCollection:
@@ -106,7 +136,7 @@ class RobustClassifier(L.LightningModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits of the defended model for images ``x`` in [0, 1]."""
-        return self.backbone(self.normalize(x))
+        return self.model(x)
 
     def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
         """Loss of a training batch. Standard training: cross-entropy on the clean batch."""
@@ -121,10 +151,18 @@ class RobustClassifier(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
         x, y, *extra = batch  # extra: what a datamodule adds to each batch, passed on to training_loss
         output = self.training_loss(x, y, *extra)
+        self.log_training(output, y)
+        return output.loss
+
+    def log_training(self, output: TrainingOutput, y: Tensor) -> None:
+        """Logs ``train/loss`` and updates and logs the training metrics on the clean logits."""
         self.train_metrics.update(output.logits.detach(), y)
         self.log("train/loss", output.loss, prog_bar=True, batch_size=len(y))
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        return output.loss
+
+    def log_terms(self, terms: Mapping[str, Tensor], batch_size: int) -> None:
+        """Logs the parts of a training loss as ``train/{name}`` (at every step)."""
+        self.log_dict({f"train/{name}": value for name, value in terms.items()}, batch_size=batch_size)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")
@@ -158,6 +196,16 @@ class RobustClassifier(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
+def _rename_legacy_keys(
+    module: RobustClassifier, state_dict: dict[str, Any], prefix: str, *args: Any
+) -> None:
+    """A ``load_state_dict`` pre-hook: renames the keys of the earlier checkpoint layout in place (see
+    :meth:`RobustClassifier.legacy_key_prefixes`), so old checkpoints load into the current modules."""
+    for old, new in module.legacy_key_prefixes().items():
+        for key in [k for k in state_dict if k.startswith(prefix + old)]:
+            state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
+
+
 def _live_objects(frame: FrameType | None) -> list[str]:
     """Constructor arguments that are live objects (modules, optimiser factories), kept out of the hparams.
 
@@ -168,9 +216,9 @@ def _live_objects(frame: FrameType | None) -> list[str]:
     (``RobustClassifier.load_from_checkpoint(path, backbone=LeNet5())``),
     and factories fall back to their defaults unless passed too.
     """
-    if hparams_mixin._given_hyperparameters.get() is not None or frame is None:
+    if given_hyperparameters() is not None or frame is None:
         return []
-    arguments = collect_init_args(frame, [], classes=(hparams_mixin.HyperparametersMixin,))
+    arguments = collect_init_args(frame, [], classes=(HyperparametersMixin,))
     return [
         name
         for args in arguments

@@ -11,8 +11,9 @@ from torch import Tensor, nn
 
 from lit_robust.attacks import Attack, Model, StepNorm, ascend
 from lit_robust.attacks.base import check_choice, check_positive
-from lit_robust.defenses.attack_mode import AttackMode, check_attack_mode, module_mode
-from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
+from lit_robust.defenses.adversarial_defense import AdversarialDefense
+from lit_robust.defenses.attack_mode import AttackMode
+from lit_robust.defenses.robust_classifier import TrainingOutput
 from lit_robust.losses import TripletRegularizer
 
 
@@ -68,7 +69,7 @@ class TradesAttack(Attack):
         )
 
 
-class TRADES(RobustClassifier):
+class TRADES(AdversarialDefense):
     """TRADES: ``CE(f(x), y) + beta * KL(f(x) || f(x'))``, ``x'`` from :class:`TradesAttack`.
 
     As in the authors' code, the KL term is summed over classes and averaged over the batch, the clean
@@ -88,7 +89,7 @@ class TRADES(RobustClassifier):
         norm: attack norm, ``"Linf"`` or ``"L2"``.
         attack_mode: craft ``x'`` in ``"eval"`` (the authors' code) or ``"train"`` mode.
         triplet: the AT2L triplet regulariser, or ``None``.
-        **kwargs: the :class:`RobustClassifier` arguments (optimizer, num_classes, ...).
+        **kwargs: the :class:`~lit_robust.defenses.RobustClassifier` arguments (optimizer, num_classes, ...).
     """
 
     def __init__(
@@ -105,23 +106,16 @@ class TRADES(RobustClassifier):
     ) -> None:
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}.")
-        check_attack_mode(attack_mode)
-        super().__init__(backbone, **kwargs)
+        super().__init__(backbone, attack_mode=attack_mode, **kwargs)
         self.beta = beta
         self.attack = TradesAttack(eps, steps, step_size, norm)
-        self.attack_mode: AttackMode = attack_mode
         self.triplet = triplet
 
     def training_loss(self, x: Tensor, y: Tensor) -> TrainingOutput:
-        with module_mode(self, self.attack_mode):
-            x_adv = self.attack(self, x, y)
+        x_adv = self.craft(self.attack, x, y)
         clean_logits = self(x)
         adv_logits = self(x_adv)
         kl = kl_to(clean_logits)(adv_logits).mean()
         loss = self.classification_loss(clean_logits, y) + self.beta * kl
-        self.log("train/kl", kl, batch_size=len(y))
-        if self.triplet is not None:
-            triplet = self.triplet(adv_logits, clean_logits, y)
-            self.log("train/triplet", triplet, batch_size=len(y))
-            loss = loss + triplet
-        return TrainingOutput(loss, clean_logits)
+        self.log_terms({"kl": kl}, len(y))
+        return TrainingOutput(self.add_triplet(loss, self.triplet, adv_logits, clean_logits, y), clean_logits)

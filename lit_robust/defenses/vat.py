@@ -10,9 +10,10 @@ from torch import Tensor, nn
 
 from lit_robust.attacks import Model, flat_norm, input_gradient
 from lit_robust.attacks.base import per_sample
-from lit_robust.defenses.attack_mode import AttackMode, check_attack_mode, module_mode
+from lit_robust.defenses.adversarial_defense import AdversarialDefense
+from lit_robust.defenses.attack_mode import AttackMode
 from lit_robust.defenses.random_state import RandomState
-from lit_robust.defenses.robust_classifier import RobustClassifier, TrainingOutput
+from lit_robust.defenses.robust_classifier import TrainingOutput
 from lit_robust.defenses.trades import kl_to
 
 
@@ -21,7 +22,7 @@ def l2_normalize(v: Tensor) -> Tensor:
     return v / per_sample(flat_norm(v, "L2").clamp_min(1e-12), v)
 
 
-class VirtualAdversarialTraining(RobustClassifier):
+class VirtualAdversarialTraining(AdversarialDefense):
     """VAT: ``CE(f(x), y) + alpha * KL(f(x) || f(x + r_vadv))`` with ``r_vadv = eps * d / ||d||_2`` and
     ``d`` from ``power_iterations`` steps of ``d <- grad_d KL(f(x) || f(x + xi d / ||d||))`` from a
     Gaussian ``d``.
@@ -54,7 +55,7 @@ class VirtualAdversarialTraining(RobustClassifier):
         alpha: weight of the KL penalty.
         attack_mode: the mode of the penalty's function ``f``, ``"eval"`` or ``"train"`` (see above; modes
             restored afterwards).
-        **kwargs: the :class:`RobustClassifier` arguments (optimizer, num_classes, ...).
+        **kwargs: the :class:`~lit_robust.defenses.RobustClassifier` arguments (optimizer, num_classes, ...).
     """
 
     def __init__(
@@ -72,13 +73,11 @@ class VirtualAdversarialTraining(RobustClassifier):
                 f"VAT needs eps > 0, xi > 0, power_iterations >= 1 and alpha >= 0, got eps={eps}, xi={xi},"
                 f" power_iterations={power_iterations}, alpha={alpha}."
             )
-        check_attack_mode(attack_mode)
-        super().__init__(backbone, **kwargs)
+        super().__init__(backbone, attack_mode=attack_mode, **kwargs)
         self.eps = eps
         self.xi = xi
         self.power_iterations = power_iterations
         self.alpha = alpha
-        self.attack_mode: AttackMode = attack_mode
 
     def virtual_adversarial_perturbation(self, model: Model, x: Tensor, target_logits: Tensor) -> Tensor:
         """``r_vadv`` for the batch ``x`` against ``model`` (the penalty's ``f``), whose (detached) logits
@@ -101,7 +100,7 @@ class VirtualAdversarialTraining(RobustClassifier):
             with randomness.replay():
                 return self(z)
 
-        with module_mode(self, self.attack_mode):
+        with self.in_attack_mode():
             if randomness is not None:
                 target_logits = clean_logits.detach()
             else:
@@ -109,5 +108,5 @@ class VirtualAdversarialTraining(RobustClassifier):
                     target_logits = self(x)
             r_vadv = self.virtual_adversarial_perturbation(penalty_model, x, target_logits)
             kl = kl_to(target_logits)(penalty_model(x + r_vadv)).mean()
-        self.log("train/vat_kl", kl, batch_size=len(y))
+        self.log_terms({"vat_kl": kl}, len(y))
         return TrainingOutput(self.classification_loss(clean_logits, y) + self.alpha * kl, clean_logits)

@@ -16,6 +16,7 @@ from lit_robust.evaluation.plan import AttackFn, Epsilons, make_plan
 from lit_robust.evaluation.report import RobustnessReport
 from lit_robust.evaluation.results import PointResults
 from lit_robust.evaluation.sanity import run_sanity_checks, warn_flags
+from lit_robust.pixels import to_unit_range
 from lit_robust.validation import check_evaluation_settings, checked_evaluation_data
 
 Batches = Iterable[tuple[Tensor, Tensor]]
@@ -78,7 +79,7 @@ def evaluate_robustness(
     Example (a checkpoint, no Trainer)::
 
         model = RobustClassifier.load_from_checkpoint("best.ckpt", weights_only=True)
-        data = FashionMNIST(data_dir="data")
+        data = ImageDataModule(FashionMNIST(data_dir="data"))
         data.setup("test")
         attacks = {"fgsm": FGSM(0.1), "pgd": PGD(0.1, steps=40), "deepfool": DeepFool(steps=500)}
         report = evaluate_robustness(model, data.test_dataloader(), attacks=attacks,
@@ -130,7 +131,7 @@ def _blocks(x: Tensor | Batches, y: Tensor | None, batch_size: int, device: torc
 def _to_device(batches: Batches, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
     for xb, yb in batches:
         xb = xb.to(device)
-        yield (xb.float() / 255 if xb.dtype == torch.uint8 else xb), yb.to(device)
+        yield to_unit_range(xb), yb.to(device)
 
 
 def _device(model: Model) -> torch.device:

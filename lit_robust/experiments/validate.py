@@ -7,7 +7,7 @@ import io
 from typing import Any, ClassVar
 
 from lit_robust.cli import RobustCLI
-from lit_robust.data import InMemoryImageDataModule
+from lit_robust.data import ImageDataModule
 from lit_robust.defenses import RobustClassifier
 
 
@@ -31,7 +31,7 @@ def rejection(args: list[str]) -> str | None:
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
             _ParseOnlyCLI(
-                RobustClassifier, InMemoryImageDataModule, subclass_mode_model=True, subclass_mode_data=True,
+                RobustClassifier, ImageDataModule, subclass_mode_model=True, subclass_mode_data=False,
                 args=[*args, "--print_config"], auto_configure_optimizers=False,
             )  # fmt: skip
     except SystemExit as stop:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor
-from torchmetrics import Metric
 
-from lit_robust.validation import check_tensor
+from lit_robust.metrics.summed import SummedMetric
 
 
 def relative_l2(x_adv: Tensor, x: Tensor) -> Tensor:
@@ -15,7 +16,7 @@ def relative_l2(x_adv: Tensor, x: Tensor) -> Tensor:
     return (x_adv - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
 
 
-class Rho(Metric):
+class Rho(SummedMetric):
     """Mean of per-point rho values; NaN entries (points a minimum-norm attack failed on) are left out.
 
     The paper's rho is the mean over the test set of ``||x_adv - x||_2 / ||x||_2`` with already
@@ -24,31 +25,17 @@ class Rho(Metric):
     point trivially breakable) nor the distance of a non-adversarial point is a measurement, so those points
     are not averaged; count them with :class:`RobustAccuracy` (the attack's unbounded robust accuracy).
 
-    The sum is kept in float64 and the count as an integer, both reduced with ``"sum"`` across processes.
-
-    Args:
-        sync_on_compute: synchronise the sums across processes in ``compute`` (torchmetrics' flag).
+    The sum is kept in float64 and the count as an integer
+    (:class:`~lit_robust.metrics.summed.SummedMetric`, which also takes ``sync_on_compute``).
     """
-
-    is_differentiable = False
-    higher_is_better = True
-    full_state_update = False
 
     total: Tensor
     count: Tensor
-
-    def __init__(self, sync_on_compute: bool = True) -> None:
-        super().__init__(sync_on_compute=sync_on_compute)
-        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+    sum_states: ClassVar[dict[str, torch.dtype]] = {"total": torch.float64, "count": torch.long}
 
     def update(self, rho: Tensor) -> None:
         """Adds per-point values (0 for misclassified points, NaN where the attack failed)."""
-        if not check_tensor("rho", rho).is_floating_point() or rho.dim() != 1:
-            raise TypeError(
-                f"Rho.update: rho must be a float tensor of shape (batch,), got dtype {rho.dtype} and shape "
-                f"{tuple(rho.shape)}."
-            )
+        self.check_per_point("rho", rho, "a float tensor", Tensor.is_floating_point)
         if (rho < 0).any():
             raise ValueError(f"Rho.update: rho must be >= 0 (a ratio of norms), got {rho.min().item():.3g}.")
         known = ~rho.isnan()

@@ -1,5 +1,6 @@
 """Pure ``nn.Module`` building blocks: the defended model (input transform, normalisation, backbone), the
-normalisation layer, the backbones from the papers, and adapters.
+normalisation layer, the backbones from the papers, adapters, and the loading of a defense's weights into a
+defended model (``load_defended_weights``).
 
 Every backbone takes ``in_channels``, ``num_classes`` and ``input_size`` first (all keyword-able, with
 defaults), so the CLI can link them from the datamodule, and returns logits. ``TorchvisionBackbone`` and
@@ -14,6 +15,7 @@ from lit_robust.models.defended import DefendedModel
 from lit_robust.models.layer_sampling import LayerSampledEnsemble, SampledModel
 from lit_robust.models.layers import Conv2dSame
 from lit_robust.models.lenet import LeNet5
+from lit_robust.models.loading import defended_state_dict, load_defended_weights
 from lit_robust.models.mlp import MLP
 from lit_robust.models.normalize import Normalize
 from lit_robust.models.pixel_redraw import PixelRedrawer
@@ -50,6 +52,8 @@ __all__ = [
     "WeightsReport",
     "WideResNet",
     "check_backbone_fits",
+    "defended_state_dict",
+    "load_defended_weights",
     "load_weights",
     "sampling_units",
     "split_stages",

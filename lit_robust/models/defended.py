@@ -18,8 +18,9 @@ from lit_robust.models.normalize import Normalize
 class DefendedModel(nn.Module):
     """``backbone(normalize(transform(x)))`` for images ``x`` in [0, 1]: every epsilon stays in pixel space.
 
-    Parameter names are ``normalize.*``, ``backbone.*`` (and ``transform.*`` when a transform has state), so a
-    defense's weights load into one by their names.
+    Parameter names are ``normalize.*``, ``backbone.*`` (and ``transform.*`` when a transform has state); a
+    defense holds its defended model as ``model``, so its checkpoint keys are these under ``model.``
+    (:func:`~lit_robust.models.load_defended_weights` loads them into a ``DefendedModel``).
 
     Args:
         backbone: the network mapping normalised images to logits.
@@ -44,6 +45,10 @@ class DefendedModel(nn.Module):
         """Logits of images ``x`` in [0, 1]."""
         if self.transform is not None:
             x = self.transform(x)
+        return self.network(x)
+
+    def network(self, x: Tensor) -> Tensor:
+        """Logits of images ``x`` in [0, 1] without the input transform: ``backbone(normalize(x))``."""
         return self.backbone(self.normalize(x))
 
     def freeze(self) -> DefendedModel:

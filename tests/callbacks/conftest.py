@@ -9,22 +9,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lit_robust.data import SyntheticImages
+from lit_robust.data import ImageDataModule
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import MLP
+from tests.synthetic import synthetic_data
 
 NUM_CLASSES = 4
 
 
-def make_data(**overrides: object) -> SyntheticImages:
+def make_data(**overrides: object) -> ImageDataModule:
     settings = {
         "num_samples": 256, "num_test_samples": 40, "num_classes": NUM_CLASSES, "in_channels": 1,
         "input_size": 8, "noise_std": 0.15, "batch_size": 32, "eval_batch_size": 8, "val_size": 37,
     }  # fmt: skip
-    return SyntheticImages(**{**settings, **overrides})
+    return synthetic_data(**{**settings, **overrides})
 
 
-def make_model(data: SyntheticImages) -> RobustClassifier:
+def make_model(data: ImageDataModule) -> RobustClassifier:
     backbone = MLP(in_channels=1, num_classes=NUM_CLASSES, input_size=8, hidden_sizes=[32])
     return RobustClassifier(backbone, num_classes=NUM_CLASSES, mean=list(data.mean), std=list(data.std))
 
@@ -38,7 +39,7 @@ def make_trainer(tmp_path, **overrides: object) -> L.Trainer:
 
 
 @pytest.fixture(scope="package")
-def data() -> SyntheticImages:
+def data() -> ImageDataModule:
     data = make_data()
     data.setup("fit")
     data.setup("test")
@@ -46,7 +47,7 @@ def data() -> SyntheticImages:
 
 
 @pytest.fixture(scope="package")
-def trained_once(data: SyntheticImages) -> RobustClassifier:
+def trained_once(data: ImageDataModule) -> RobustClassifier:
     """The classifier after 60 Adam steps on the training split, in eval mode (never given to a Trainer)."""
     torch.manual_seed(0)
     model = make_model(data)

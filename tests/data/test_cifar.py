@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lit_robust.data import CIFAR10, DatasetNotFoundError
+from lit_robust.data import CIFAR10, DatasetNotFoundError, ImageDataModule
 from lit_robust.data.cifar import CIFAR_BATCHES, rgb_to_luma
 
 
@@ -32,13 +32,14 @@ def write_fake_cifar(data_dir: Path, per_batch: int = 6) -> dict[str, np.ndarray
 
 def test_loads_the_pickle_batches(tmp_path):
     rows = write_fake_cifar(tmp_path)
-    datamodule = CIFAR10(data_dir=str(tmp_path), val_size=3)
-    datamodule.prepare_data()
-    images, labels = datamodule.load_split("train")
+    source = CIFAR10(data_dir=str(tmp_path))
+    source.prepare()
+    images, labels = source.load("train")
     assert images.shape == (30, 3, 32, 32) and images.dtype == torch.uint8
     assert labels.shape == (30,) and labels.dtype == torch.int64
     # A row holds the red plane, then green, then blue, each row-major.
     assert images[7, 1, 2, 5] == rows["train"][7, 1024 + 2 * 32 + 5]
+    datamodule = ImageDataModule(source, val_size=3)
     datamodule.setup("fit")
     datamodule.setup("test")
     assert len(datamodule.train_data[1]) == 27 and len(datamodule.val_data[1]) == 3
@@ -47,17 +48,17 @@ def test_loads_the_pickle_batches(tmp_path):
 
 def test_defaults_and_metadata():
     datamodule = CIFAR10()
-    assert datamodule.hparams.augment is True
+    assert datamodule.hflip
     assert (datamodule.num_classes, datamodule.in_channels, datamodule.input_size) == (10, 3, 32)
     assert len(datamodule.mean) == len(datamodule.std) == 3
 
 
 def test_grayscale_uses_luma_weights(tmp_path):
     write_fake_cifar(tmp_path)
-    colour = CIFAR10(data_dir=str(tmp_path)).load_split("test")[0].double()
+    colour = CIFAR10(data_dir=str(tmp_path)).load("test")[0].double()
     datamodule = CIFAR10(data_dir=str(tmp_path), grayscale=True)
     assert datamodule.in_channels == 1 and len(datamodule.mean) == len(datamodule.std) == 1
-    gray = datamodule.load_split("test")[0]
+    gray = datamodule.load("test")[0]
     assert gray.shape == (6, 1, 32, 32) and gray.dtype == torch.uint8
     luma = 0.299 * colour[:, 0] + 0.587 * colour[:, 1] + 0.114 * colour[:, 2]
     assert (gray[:, 0] - luma).abs().max() <= 0.5 + 1e-9  # rounded to the nearest integer
@@ -71,7 +72,7 @@ def test_rgb_to_luma_of_pure_colours():
 
 def test_missing_cifar_says_how_to_get_it(tmp_path):
     with pytest.raises(DatasetNotFoundError) as error:
-        CIFAR10(data_dir=str(tmp_path)).prepare_data()
+        CIFAR10(data_dir=str(tmp_path)).prepare()
     message = str(error.value)
     assert str(tmp_path / "cifar-10-batches-py") in message
     assert "data_batch_1" in message and "test_batch" in message
@@ -95,7 +96,7 @@ def test_a_poisoned_batch_raises_and_runs_nothing(tmp_path):
     with open(tmp_path / "cifar-10-batches-py" / "data_batch_1", "wb") as f:
         pickle.dump(entry, f)
     with pytest.raises(pickle.UnpicklingError, match=r"refusing to load pathlib.*Path"):
-        CIFAR10(data_dir=str(tmp_path)).load_split("train")
+        CIFAR10(data_dir=str(tmp_path)).load("train")
     assert not marker.exists()
 
 
@@ -114,4 +115,4 @@ def test_a_batch_of_the_wrong_form_names_the_file(tmp_path, protocol, entry, mes
     with open(path, "wb") as f:
         pickle.dump(entry, f, protocol=protocol)
     with pytest.raises(ValueError, match=message):
-        CIFAR10(data_dir=str(tmp_path)).load_split("test")
+        CIFAR10(data_dir=str(tmp_path)).load("test")

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lit_robust.data import ConstantPerturbations, SyntheticImages
+from lit_robust.data import ConstantPerturbations, ImageDataModule, SyntheticImages
 from lit_robust.data.augment import crop_at, hflip_where
 from lit_robust.data.noise import sample_noise
 from lit_robust.data.perturbed_copies import PerturbationCodes, PerturbedCopies
@@ -16,20 +16,22 @@ from lit_robust.defenses import RobustClassifier
 from lit_robust.models import MLP
 
 
-def tiny_base(kind: type[SyntheticImages] = SyntheticImages, **kwargs) -> SyntheticImages:
-    options = dict(num_samples=60, num_classes=3, in_channels=3, input_size=8, batch_size=16, val_size=10)
-    return kind(**(options | kwargs))
+def tiny_source(kind: type[SyntheticImages] = SyntheticImages, **kwargs) -> SyntheticImages:
+    return kind(**(dict(num_samples=60, num_classes=3, in_channels=3, input_size=8) | kwargs))
+
+
+def tiny_data(source: SyntheticImages | None = None, **kwargs) -> ImageDataModule:
+    return ImageDataModule(tiny_source() if source is None else source, batch_size=16, val_size=10, **kwargs)
 
 
 def clean_train(**kwargs):
-    base = tiny_base(**kwargs)
-    base.setup("fit")
-    return base.train_data
+    data = tiny_data(tiny_source(**kwargs))
+    data.setup("fit")
+    return data.train_data
 
 
-def wrapped(copies: int = 3, eps: float = 16 / 255, base=None, **kwargs) -> ConstantPerturbations:
-    base = tiny_base() if base is None else base
-    data = ConstantPerturbations(base, copies=copies, eps=eps, progress=False, **kwargs)
+def wrapped(copies: int = 3, eps: float = 16 / 255, source=None, **kwargs) -> ImageDataModule:
+    data = tiny_data(source, steps=[ConstantPerturbations(copies=copies, eps=eps, progress=False, **kwargs)])
     data.setup("fit")
     return data
 
@@ -41,7 +43,7 @@ def everything(dataset: PerturbedCopies) -> tuple[torch.Tensor, torch.Tensor]:
 def test_layout_is_clean_images_then_copies_with_repeated_labels():
     data = wrapped(copies=3)
     clean_images, clean_labels = clean_train()
-    assert isinstance(data.train_data, PerturbedCopies) and data.base.train_data is data.train_data
+    assert isinstance(data.train_data, PerturbedCopies)
     images, labels = everything(data.train_data)
     n = len(clean_labels)
     assert images.shape == (4 * n, 3, 8, 8) and images.dtype == torch.float32
@@ -90,20 +92,22 @@ def test_codes_are_within_half_a_step_of_the_draw_and_never_exceed_the_bound(eps
 
 
 def test_copies_add_the_decoded_perturbation_to_the_clean_image_and_stay_in_range():
-    base = tiny_base(noise_std=0.0)
-    data = wrapped(copies=2, eps=16 / 255, base=base)
+    data = wrapped(copies=2, eps=16 / 255, source=tiny_source(noise_std=0.0))
     images, _ = everything(data.train_data)
     n = len(images) // 3
     codes = data.train_data.codes
-    expected = (images[:n].repeat(2, 1, 1, 1) + data.encoding.decode(codes.flatten(0, 1))).clamp(0, 1)
+    expected = (images[:n].repeat(2, 1, 1, 1) + data.steps[0].encoding.decode(codes.flatten(0, 1))).clamp(
+        0, 1
+    )
     torch.testing.assert_close(images[n:], expected, atol=0, rtol=0)
     delta = images[n:] - images[:n].repeat(2, 1, 1, 1)
     assert delta.abs().max() <= 16 / 255 + 1e-6 and images.min() >= 0 and images.max() <= 1
 
 
 def test_normal_distribution_has_eps_standard_deviation():
-    base = tiny_base(num_samples=400, noise_std=0.0)
-    data = wrapped(copies=2, eps=10 / 255, base=base, distribution="normal")
+    data = wrapped(
+        copies=2, eps=10 / 255, source=tiny_source(num_samples=400, noise_std=0.0), distribution="normal"
+    )
     assert data.train_data.codes.dtype == torch.int16
     images, _ = everything(data.train_data)
     n = len(images) // 3
@@ -126,7 +130,7 @@ class Digits(SyntheticImages):
 
 
 def test_frozen_augmentation_crops_and_flips_the_copies_but_not_the_clean_images():
-    data = wrapped(seed=3, freeze_augmentation=True, base=tiny_base(Digits))
+    data = wrapped(seed=3, freeze_augmentation=True, source=tiny_source(Digits))
     plain = everything(wrapped(seed=3).train_data)[0]
     extended = data.train_data
     frozen, _ = everything(extended)
@@ -137,19 +141,17 @@ def test_frozen_augmentation_crops_and_flips_the_copies_but_not_the_clean_images
     clean = frozen[:n]
     for j in range(3):
         moved = hflip_where(crop_at(clean, 1, extended.offsets[j]), extended.flips[j])
-        expected = (moved + data.encoding.decode(extended.codes[j])).clamp(0, 1)
+        expected = (moved + data.steps[0].encoding.decode(extended.codes[j])).clamp(0, 1)
         torch.testing.assert_close(frozen[(j + 1) * n : (j + 2) * n], expected, atol=0, rtol=0)
 
 
-def test_metadata_and_evaluation_loaders_are_the_base_ones():
-    base = tiny_base()
-    data = ConstantPerturbations(base, copies=2, progress=False)
-    for name in ("num_classes", "in_channels", "input_size", "mean", "std"):
-        assert getattr(data, name) == getattr(base, name)
-    data.setup("fit")
-    data.setup("test")
-    assert torch.equal(data.val_dataloader().dataset.images, base.val_data[0])
-    assert torch.equal(data.test_dataloader().dataset.images, base.test_data[0])
+def test_validation_and_test_are_left_alone():
+    data, plain = tiny_data(steps=[ConstantPerturbations(copies=2, progress=False)]), tiny_data()
+    for datamodule in (data, plain):
+        datamodule.setup("fit")
+        datamodule.setup("test")
+    assert torch.equal(data.val_dataloader().dataset.images, plain.val_data[0])
+    assert torch.equal(data.test_dataloader().dataset.images, plain.test_data[0])
     loader = data.train_dataloader()
     assert loader.dataset is data.train_data and len(loader.dataset) == 3 * len(clean_train()[1])
     assert loader.batch_size == 16
@@ -163,7 +165,7 @@ def test_setup_twice_keeps_the_same_extended_set():
     data = wrapped()
     extended = data.train_data
     data.setup("fit")
-    assert data.train_data is extended and data.base.train_data is extended
+    assert data.train_data is extended
 
 
 def test_cache_is_reused_and_keyed_by_the_parameters(tmp_path):
@@ -203,12 +205,15 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     assert torch.equal(rebuilt.train_data.codes, reference.train_data.codes)
 
 
-def test_cache_key_follows_the_base_data():
-    data = ConstantPerturbations(tiny_base(), progress=False)
+def test_cache_key_follows_the_data_and_the_source():
+    step, source = ConstantPerturbations(progress=False), tiny_source()
     images, labels = clean_train()
-    assert data.cache_key((images, labels)) == data.cache_key((images.clone(), labels.clone()))
+    assert step.cache_key((images, labels), source) == step.cache_key(
+        (images.clone(), labels.clone()), source
+    )
+    assert step.cache_key((images, labels), source) != step.cache_key((images, labels), tiny_source(Digits))
     images[0, 0, 0, 0] ^= 1
-    assert data.cache_key((images, labels)) != data.cache_key(clean_train())
+    assert step.cache_key((images, labels), source) != step.cache_key(clean_train(), source)
 
 
 @pytest.mark.parametrize(
@@ -217,7 +222,7 @@ def test_cache_key_follows_the_base_data():
 )
 def test_invalid_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        ConstantPerturbations(tiny_base(), **kwargs)
+        ConstantPerturbations(**kwargs)
 
 
 def test_mismatched_tensors_are_refused():
@@ -231,9 +236,8 @@ def test_mismatched_tensors_are_refused():
 
 
 def test_trains_on_the_extended_set(tmp_path):
-    data = ConstantPerturbations(
-        tiny_base(num_samples=48, val_size=8), copies=2, augment=True, progress=False
-    )
+    step = ConstantPerturbations(copies=2, progress=False)
+    data = ImageDataModule(tiny_source(num_samples=48), batch_size=16, val_size=8, augment=True, steps=[step])
     model = RobustClassifier(
         MLP(in_channels=3, num_classes=3, input_size=8, hidden_sizes=[16]), num_classes=3
     )
@@ -243,3 +247,9 @@ def test_trains_on_the_extended_set(tmp_path):
     trainer.fit(model, datamodule=data)
     assert trainer.num_training_batches == 8  # 3 x 40 images in batches of 16
     assert trainer.global_step == 8
+
+
+def test_after_a_step_that_made_a_dataset_a_tensor_step_says_where_to_put_it():
+    steps = [ConstantPerturbations(copies=1, progress=False), ConstantPerturbations(copies=1, progress=False)]
+    with pytest.raises(ValueError, match="put ConstantPerturbations before that step"):
+        tiny_data(steps=steps).setup("fit")

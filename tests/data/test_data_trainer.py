@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from lit_robust.data import SyntheticImages
+from tests.synthetic import synthetic_data
 
 
 class Recorder(L.LightningModule):
@@ -31,7 +31,7 @@ class Recorder(L.LightningModule):
 
 
 def test_fit_sees_float_batches_augmented_only_in_training():
-    datamodule = SyntheticImages(num_samples=80, input_size=8, batch_size=16, val_size=16, augment=True)
+    datamodule = synthetic_data(num_samples=80, input_size=8, batch_size=16, val_size=16, augment=True)
     model = Recorder()
     trainer = L.Trainer(
         max_epochs=1,

@@ -1,8 +1,8 @@
 """``device_resident``: the splits on the trainer's device, batches indexed there, the CPU path's sampling.
 
 The "device" is the CPU in these tests, so they check the logic that a GPU run relies on: the same batches
-as the ordinary path for the same seed, the trainer reaching wrapped datamodules, and one
-``DistributedSampler`` shard per DDP rank.
+as the ordinary path for the same seed, a step's dataset moved there too, and one ``DistributedSampler``
+shard per DDP rank.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from torch.utils.data import DistributedSampler
 from lit_robust.data import ConstantPerturbations
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import MLP
-from tests.data.test_datamodule_base import IndexedImages
+from tests.data.test_datamodule import IndexedImages
 
 pytestmark = pytest.mark.filterwarnings("ignore:The number of training batches")
 
@@ -75,17 +75,17 @@ def test_the_split_moves_to_the_trainers_device_once_per_loader():
     assert images.dtype == torch.uint8 and images.shape == (16, 1, 8, 8)
 
 
-def test_a_wrapper_passes_its_trainer_to_the_base_whose_loaders_it_serves(tmp_path):
-    base = IndexedImages(batch_size=16, val_size=10, device_resident=True)
-    wrapper = ConstantPerturbations(base, copies=1, eps=2 / 255, progress=False)
-    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False)
-    wrapper.trainer = trainer
-    assert base.trainer is trainer
-    wrapper.trainer = None
-    assert base.trainer is None
-    plain_base = IndexedImages(batch_size=16, val_size=10)
-    plain = fit(tmp_path, ConstantPerturbations(plain_base, copies=1, eps=2 / 255, progress=False))
-    resident = fit(tmp_path, wrapper)
+def test_a_steps_dataset_is_served_from_the_device_with_the_same_batches(tmp_path):
+    def perturbed(**kwargs) -> L.LightningDataModule:
+        step = ConstantPerturbations(copies=1, eps=2 / 255, progress=False)
+        return IndexedImages(batch_size=16, val_size=10, steps=[step], **kwargs)
+
+    resident_data = perturbed(device_resident=True)
+    resident_data.setup("fit")
+    resident_data.trainer = L.Trainer(accelerator="cpu", devices=1, logger=False)
+    assert resident_data.train_dataloader().dataset is not resident_data.train_data  # moved with ``to``
+    plain = fit(tmp_path, perturbed())
+    resident = fit(tmp_path, perturbed(device_resident=True))
     assert resident.batches == plain.batches and len(resident.batches) == 2 * 12
 
 

@@ -10,47 +10,37 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_robust.attacks import PGD
-from lit_robust.data import EnsembleAdversarialExamples, InMemoryImageDataModule, SyntheticImages
-from lit_robust.data.constant_perturbations import ConstantPerturbations
-from lit_robust.defenses import AdversarialTraining, EnsembleTripletAdversarialTraining
+from lit_robust.data import ConstantPerturbations, ImageDataModule
+from lit_robust.defenses import AdversarialTraining
 from lit_robust.models import MLP
+from tests.synthetic import synthetic_data
 
 
-def synthetic(**overrides: object) -> SyntheticImages:
+def synthetic(**overrides: object) -> ImageDataModule:
     settings = {
         "num_samples": 96, "num_test_samples": 8, "num_classes": 3, "in_channels": 1, "input_size": 8,
         "batch_size": 16, "val_size": 16, "augment": True,
     }  # fmt: skip
-    return SyntheticImages(**{**settings, **overrides})
+    return synthetic_data(**{**settings, **overrides})
 
 
 def mlp(dropout: float = 0.3) -> MLP:
     return MLP(in_channels=1, num_classes=3, input_size=8, hidden_sizes=[16], dropout=dropout)
 
 
-def base_run() -> tuple[L.LightningModule, InMemoryImageDataModule]:
+def base_run() -> tuple[L.LightningModule, ImageDataModule]:
     # dropout, random PGD starts without a generator, a train-mode attack and augmentation: every kind of
     # draw from the global RNG, besides the shuffling
     model = AdversarialTraining(mlp(), attack=PGD(0.1, steps=2), attack_mode="train", num_classes=3)
     return model, synthetic()
 
 
-def wrapper_run() -> tuple[L.LightningModule, InMemoryImageDataModule]:
-    model, base = base_run()
-    return model, ConstantPerturbations(base, copies=2, eps=0.1, augment=True, progress=False)
+def steps_run() -> tuple[L.LightningModule, ImageDataModule]:
+    model, _ = base_run()
+    return model, synthetic(steps=[ConstantPerturbations(copies=2, eps=0.1, progress=False)])
 
 
-def ensemble_run() -> tuple[L.LightningModule, InMemoryImageDataModule]:
-    # the checkpoint after epoch 1 falls in the middle of round 0 (epochs 1 and 2); the source (with
-    # dropout) is trained in whichever process first needs it
-    data = EnsembleAdversarialExamples(
-        synthetic(val_size=0, augment=False), attacks={"pgd": PGD(0.1, steps=2)}, sources=[mlp()],
-        pretrain_epochs=1, epochs_per_round=2, progress=False,
-    )  # fmt: skip
-    return EnsembleTripletAdversarialTraining(mlp(), num_classes=3), data
-
-
-RUNS = {"base": base_run, "wrapper": wrapper_run, "ensemble": ensemble_run}
+RUNS = {"base": base_run, "steps": steps_run}
 
 
 def fit(root: Path, max_epochs: int, run: str, ckpt_path: Path | None = None) -> L.LightningModule:

@@ -1,4 +1,4 @@
-"""ImageFolderDataModule on a few tiny PNGs and a JPEG."""
+"""ImageFolder on a few tiny PNGs and a JPEG."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lit_robust.data import DatasetNotFoundError, ImageFolderDataModule
+from lit_robust.data import DatasetNotFoundError, ImageDataModule, ImageFolder
 
 COLOURS = {"cat": (255, 0, 0), "dog": (0, 0, 255)}
 
@@ -33,23 +33,24 @@ def folder(tmp_path) -> Path:
 
 
 def test_classes_are_known_before_loading(folder):
-    datamodule = ImageFolderDataModule(data_dir=str(folder), image_size=8)
-    assert datamodule.classes == ["cat", "dog"]
+    datamodule = ImageDataModule(ImageFolder(data_dir=str(folder), image_size=8))
+    assert datamodule.source.classes == ["cat", "dog"]
     assert (datamodule.num_classes, datamodule.in_channels, datamodule.input_size) == (2, 3, 8)
     assert datamodule.train_data is None
 
 
 def test_images_are_resized_rgb_with_folder_labels(folder):
-    datamodule = ImageFolderDataModule(data_dir=str(folder), image_size=8, val_size=0)
-    datamodule.prepare_data()
-    images, labels = datamodule.load_split("train")
+    source = ImageFolder(data_dir=str(folder), image_size=8)
+    source.prepare()
+    images, labels = source.load("train")
     assert images.shape == (5, 3, 8, 8) and images.dtype == torch.uint8
     assert labels.tolist() == [0, 0, 0, 1, 1]
     assert torch.equal(images[0, :, 4, 4], torch.tensor(COLOURS["cat"], dtype=torch.uint8))
     assert torch.equal(images[4, :, 0, 0], torch.tensor(COLOURS["dog"], dtype=torch.uint8))
-    test_images, test_labels = datamodule.load_split("test")
+    test_images, test_labels = source.load("test")
     assert test_labels.tolist() == [0, 1]
     assert (test_images[0, 0].int() - 255).abs().max() <= 8  # JPEG red, within compression error
+    datamodule = ImageDataModule(source, val_size=0)
     datamodule.setup("fit")
     assert len(datamodule.train_data[1]) == 5
 
@@ -57,12 +58,12 @@ def test_images_are_resized_rgb_with_folder_labels(folder):
 def test_test_classes_must_be_train_classes(folder):
     write_image(folder / "test" / "bird" / "c.png", (0, 255, 0), (4, 4))
     with pytest.raises(ValueError, match="bird"):
-        ImageFolderDataModule(data_dir=str(folder)).load_split("test")
+        ImageFolder(data_dir=str(folder)).load("test")
 
 
 def test_missing_folder_fails_when_built(tmp_path):
     with pytest.raises(DatasetNotFoundError, match=r"train/<class>/<image>"):
-        ImageFolderDataModule(data_dir=str(tmp_path / "nothing"))
+        ImageFolder(data_dir=str(tmp_path / "nothing"))
 
 
 @pytest.mark.parametrize(
@@ -71,4 +72,4 @@ def test_missing_folder_fails_when_built(tmp_path):
 )
 def test_bad_arguments(folder, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        ImageFolderDataModule(data_dir=str(folder), **kwargs)
+        ImageFolder(data_dir=str(folder), **kwargs)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from lit_robust.data import MNIST
+from lit_robust.data import MNIST, ImageDataModule
 
 TOOL = Path(__file__).parents[2] / "tools" / "make_mnist_sample.py"
 
@@ -57,7 +57,7 @@ def test_sample_is_stratified_deterministic_and_readable_by_mnist(tmp_path, tool
     assert "wrote" in capsys.readouterr().out
     first_bytes = {path: path.read_bytes() for path in written}
 
-    datamodule = MNIST(data_dir=str(tmp_path / "data"), sample=True, val_size=0)
+    datamodule = ImageDataModule(MNIST(data_dir=str(tmp_path / "data"), sample=True), val_size=0)
     datamodule.prepare_data()
     datamodule.setup("fit")
     datamodule.setup("test")

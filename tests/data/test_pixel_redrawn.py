@@ -4,29 +4,28 @@ import lightning as L
 import pytest
 import torch
 
-from lit_robust.data import PixelRedrawn, SyntheticImages
+from lit_robust.data import ImageDataModule, PixelRedrawn, SyntheticImages
 from lit_robust.defenses import RobustClassifier
 from lit_robust.models import MLP, PixelRedrawer
 
 
-def tiny_base() -> SyntheticImages:
-    return SyntheticImages(
-        num_samples=60, num_classes=3, in_channels=1, input_size=8, batch_size=16, val_size=10
-    )
+def tiny_data(*steps: PixelRedrawn) -> ImageDataModule:
+    source = SyntheticImages(num_samples=60, num_classes=3, in_channels=1, input_size=8)
+    return ImageDataModule(source, batch_size=16, val_size=10, steps=steps)
 
 
-def clean(stage: str = "fit"):
-    base = tiny_base()
-    base.setup(stage)
-    return base
+def clean(stage: str = "fit") -> ImageDataModule:
+    data = tiny_data()
+    data.setup(stage)
+    return data
 
 
 def redrawer(seed: int = 0) -> PixelRedrawer:
     return PixelRedrawer(steps=300, seed=seed)
 
 
-def wrapped(stage: str = "fit", redrawer_seed: int = 0, **kwargs) -> PixelRedrawn:
-    data = PixelRedrawn(tiny_base(), redrawer(redrawer_seed), progress=False, **kwargs)
+def wrapped(stage: str = "fit", redrawer_seed: int = 0, **kwargs) -> ImageDataModule:
+    data = tiny_data(PixelRedrawn(redrawer(redrawer_seed), progress=False, **kwargs))
     data.setup(stage)
     return data
 
@@ -46,7 +45,7 @@ def test_redrawn_pixels_stay_in_the_range_the_pr_model_predicts():
     data = wrapped(redraws=2)
     images = data.train_data[0].float() / 255
     x = clean().train_data[0].float().div(255).repeat(2, 1, 1, 1)
-    model = data.redrawer
+    model = data.steps[0].redrawer
     category = (x.unsqueeze(-1) * model.weight[0] + model.bias[0]).argmax(-1)
     low, high = model.ranges[category].unbind(-1)
     assert ((images >= low - 0.5 / 255) & (images <= high + 0.5 / 255)).all()
@@ -55,7 +54,7 @@ def test_redrawn_pixels_stay_in_the_range_the_pr_model_predicts():
 def test_evaluation_images_are_redrawn_only_when_asked():
     plain, redrawn = wrapped(), wrapped(redraw_eval=True)
     reference = clean()
-    assert torch.equal(plain.base.val_data[0], reference.val_data[0])  # the base serves it
+    assert torch.equal(plain.val_data[0], reference.val_data[0])
     assert not torch.equal(redrawn.val_data[0], reference.val_data[0])
     assert torch.equal(redrawn.val_data[1], reference.val_data[1])
     tested = wrapped("test", redraw_eval=True)
@@ -80,9 +79,8 @@ def test_cache_is_reused_and_keyed_by_the_pr_models(tmp_path):
     assert len(list(tmp_path.iterdir())) == 3
 
 
-def test_metadata_is_the_bases_and_a_model_trains_on_it():
-    data = PixelRedrawn(tiny_base(), redrawer(), progress=False)
-    assert (data.num_classes, data.in_channels, data.input_size) == (3, 1, 8)
+def test_a_model_trains_on_it():
+    data = tiny_data(PixelRedrawn(redrawer(), progress=False))
     model = RobustClassifier(
         MLP(in_channels=1, num_classes=3, input_size=8, hidden_sizes=(16,)), num_classes=3
     )
@@ -95,4 +93,4 @@ def test_metadata_is_the_bases_and_a_model_trains_on_it():
 
 def test_redraws_must_be_positive():
     with pytest.raises(ValueError, match="redraws"):
-        PixelRedrawn(tiny_base(), redrawer(), redraws=0)
+        PixelRedrawn(redrawer(), redraws=0)

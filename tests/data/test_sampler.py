@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import torch
 from torch.utils.data import DistributedSampler, TensorDataset
 
-from lit_robust.data import SyntheticImages
 from lit_robust.data.sampler import ShardSampler
+from tests.synthetic import synthetic_data
 
 
 def test_shards_cover_every_point_once_in_rank_order():
@@ -20,7 +20,7 @@ def test_shards_cover_every_point_once_in_rank_order():
 
 
 def test_distributed_evaluation_loaders_use_it_and_training_shuffles_as_before():
-    data = SyntheticImages(num_samples=40, num_test_samples=9, num_classes=2, input_size=4, val_size=10)
+    data = synthetic_data(num_samples=40, num_test_samples=9, num_classes=2, input_size=4, val_size=10)
     data.setup("fit")
     data.setup("test")
     data.trainer = SimpleNamespace(distributed_sampler_kwargs={"num_replicas": 2, "rank": 1})

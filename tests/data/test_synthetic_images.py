@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lit_robust.data import SyntheticImages
+from lit_robust.data import ImageDataModule, SyntheticImages
 
 
-def build(**kwargs) -> SyntheticImages:
-    datamodule = SyntheticImages(**{"num_samples": 200, "num_test_samples": 100, "input_size": 12, **kwargs})
+def build(val_size: int | float = 0.1, **kwargs) -> ImageDataModule:
+    source = SyntheticImages(**{"num_samples": 200, "num_test_samples": 100, "input_size": 12, **kwargs})
+    datamodule = ImageDataModule(source, val_size=val_size, seed=source.seed)
     datamodule.prepare_data()
     datamodule.setup("fit")
     datamodule.setup("test")
@@ -64,7 +65,7 @@ def test_nearest_class_mean_learns_it():
         ({"in_channels": 0}, "in_channels"),
         ({"input_size": 0}, "input_size"),
         ({"noise_std": -0.1}, "noise_std"),
-        ({"batch_size": 0}, "batch_size"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_bad_arguments_name_themselves(kwargs, name):

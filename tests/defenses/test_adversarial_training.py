@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from lit_robust.attacks import FGSM, PGD
-from lit_robust.data import SyntheticImages
 from lit_robust.defenses import AdversarialTraining
 from lit_robust.losses import TripletRegularizer
 from lit_robust.models import MLP
+from tests.synthetic import synthetic_data
 
 pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log")
 
@@ -83,7 +83,7 @@ def test_invalid_settings_are_rejected():
 
 
 def test_fgsm_training_resists_fgsm_better_than_standard_training(tmp_path):
-    data = SyntheticImages(num_samples=512, num_classes=3, in_channels=1, input_size=4, batch_size=32, seed=0)
+    data = synthetic_data(num_samples=512, num_classes=3, in_channels=1, input_size=4, batch_size=32, seed=0)
     robust_accuracy = {}
     for name, adv_weight in (("standard", 0.0), ("adversarial", 1.0)):
         fast = lambda params: torch.optim.Adam(params, lr=0.01)  # noqa: E731

@@ -30,7 +30,7 @@ def make_defense(**kwargs) -> AdversaryCritic:
 class RecordingCritic(AdversaryCritic):
     """Records, at every optimiser step, which networks the backward pass gave new gradients."""
 
-    def _step(self, optimizer, loss):
+    def step(self, optimizer, loss):
         parts = {"backbone": self.backbone, "critic": self.critic}
         before = {name: [_grad(p) for p in part.parameters()] for name, part in parts.items()}
         optimizer.zero_grad()
@@ -215,8 +215,12 @@ def test_the_cpu_config_plays_the_critic_game_through_the_cli(tmp_path, monkeypa
     config = Path(__file__).parents[2] / "configs" / "adversary_critic" / "mnist_sample_mlp_cpu.yaml"
     monkeypatch.chdir(tmp_path)
     data = {
-        "class_path": "SyntheticImages",
-        "init_args": {"num_samples": 24, "in_channels": 1, "input_size": 28, "batch_size": 8, "val_size": 8},
+        "source": {
+            "class_path": "SyntheticImages",
+            "init_args": {"num_samples": 24, "in_channels": 1, "input_size": 28},
+        },
+        "batch_size": 8,
+        "val_size": 8,
     }
     (tmp_path / "data.yaml").write_text(json.dumps(data))
     cli = run_cli(

@@ -55,7 +55,7 @@ def test_two_processes_train_the_critic_game_in_sync(tmp_path):
     assert steps0 == steps1 > 0
     for name, value in rank0.items():
         torch.testing.assert_close(rank1[name], value, msg=name)  # gradients and confidences synced
-    for part in ("backbone.", "critic."):
+    for part in ("model.backbone.", "critic."):
         assert any(not torch.equal(rank0[k], initial[k]) for k in rank0 if k.startswith(part)), part
     assert rank0["confidence_updates"] == 4  # 2 epochs x 2 steps
 

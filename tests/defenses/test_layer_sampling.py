@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from lit_robust.attacks import EOT, PGD
-from lit_robust.data import SyntheticImages
 from lit_robust.defenses import RandomLayerSampling
 from lit_robust.models import MLP, LayerSampledEnsemble, ResNet18
+from tests.synthetic import synthetic_data
 
 CLASSES = 4
 
@@ -97,7 +97,7 @@ def test_sampled_model_fixes_one_path_on_raw_pixels():
 def test_eot_attack_on_the_prediction_stays_in_the_threat_model_and_lowers_accuracy():
     # the prediction samples layers at random: 10 epochs make its clean accuracy (about 0.95) pass on any draw
     torch.manual_seed(0)
-    data = SyntheticImages(num_samples=256, num_classes=CLASSES, in_channels=1, input_size=8, batch_size=32)
+    data = synthetic_data(num_samples=256, num_classes=CLASSES, in_channels=1, input_size=8, batch_size=32)
     model = make_model(test_samples=4, loss="cross_entropy")
     trainer = L.Trainer(
         max_epochs=10, accelerator="cpu", logger=False, enable_checkpointing=False,

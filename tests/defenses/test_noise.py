@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from lit_robust.attacks import EOT, PGD
-from lit_robust.data import SyntheticImages
 from lit_robust.defenses import VariablePerturbations
 from lit_robust.models import MLP
+from tests.synthetic import synthetic_data
 
 
 def tiny_model(**kwargs) -> VariablePerturbations:
@@ -91,7 +91,7 @@ def test_eot_attack_runs_against_test_time_noise():
 
 
 def test_fits_and_saves_its_hyperparameters(tmp_path):
-    data = SyntheticImages(
+    data = synthetic_data(
         num_samples=64, num_classes=3, in_channels=1, input_size=8, batch_size=16, val_size=16
     )
     model = tiny_model(eps=0.2, include_clean=True)

@@ -48,9 +48,23 @@ def test_pr_models_are_buffers_outside_the_optimiser():
     model = defense()
     optimised = {id(p) for group in model.configure_optimizers().param_groups for p in group["params"]}
     assert all(id(b) not in optimised for b in model.redrawer.buffers())
-    assert "redrawer.weight" in model.state_dict()
+    assert "model.transform.redrawer.weight" in model.state_dict()
 
 
 def test_bad_phase_is_rejected():
     with pytest.raises(ValueError, match="phase"):
         defense("never")
+
+
+@pytest.mark.parametrize("phase", ["train", "test"])
+def test_checkpoints_of_the_old_layout_load_the_redrawer(phase):
+    model = defense(phase)
+    renamed = {"model.transform.redrawer.": "redrawer.", "train_redrawer.": "redrawer.", "model.": ""}
+    old_layout = {}
+    for key, value in model.state_dict().items():
+        new = next((p for p in renamed if key.startswith(p)), "")
+        old_layout[renamed.get(new, "") + key.removeprefix(new)] = value
+    assert "redrawer.weight" in old_layout and "normalize.mean" in old_layout
+    restored = defense(phase)
+    restored.load_state_dict(old_layout)
+    torch.testing.assert_close(restored.redrawer.weight, model.redrawer.weight)

@@ -6,14 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lit_robust.data import SyntheticImages
+from lit_robust.data import ImageDataModule
 from lit_robust.defenses import RobustClassifier, TrainingOutput
 from lit_robust.models import PRBasicCNN
+from tests.synthetic import synthetic_data
 
 
-def tiny_data(**kwargs) -> SyntheticImages:
+def tiny_data(**kwargs) -> ImageDataModule:
     options = dict(num_samples=256, num_classes=4, in_channels=1, input_size=28, batch_size=32, seed=0)
-    return SyntheticImages(**(options | kwargs))
+    return synthetic_data(**(options | kwargs))
 
 
 def tiny_model(**kwargs) -> RobustClassifier:
@@ -98,3 +99,16 @@ def test_lr_scheduler_is_wired_and_stepped(tmp_path):
 def test_impossible_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RobustClassifier(nn.Flatten(), **kwargs)
+
+
+def test_the_defended_model_holds_the_parts_and_checkpoints_of_the_old_layout_still_load():
+    model = tiny_model(mean=[0.5], std=[0.25])
+    assert model.backbone is model.model.backbone and model.normalize is model.model.normalize
+    assert model.defended_model is model.model
+    assert {key.split(".")[0] for key in model.state_dict()} >= {"model"}
+    old_layout = {key.removeprefix("model."): value for key, value in model.state_dict().items()}
+    assert "normalize.mean" in old_layout and any(k.startswith("backbone.") for k in old_layout)
+    restored = tiny_model()
+    restored.load_state_dict(old_layout)
+    x = torch.rand(4, 1, 28, 28)
+    torch.testing.assert_close(restored.eval()(x), model.eval()(x))

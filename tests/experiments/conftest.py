@@ -20,9 +20,13 @@ TINY_CONFIG = {
         },
     },
     "data": {
-        "class_path": "SyntheticImages",
-        "init_args": {"num_samples": 64, "num_test_samples": 24, "num_classes": 3, "in_channels": 1,
-                      "input_size": 8, "batch_size": 16, "val_size": 16},
+        "source": {
+            "class_path": "SyntheticImages",
+            "init_args": {"num_samples": 64, "num_test_samples": 24, "num_classes": 3, "in_channels": 1,
+                          "input_size": 8},
+        },
+        "batch_size": 16,
+        "val_size": 16,
     },
 }  # fmt: skip
 

@@ -23,3 +23,9 @@ def test_freeze_stops_parameter_gradients_and_keeps_input_gradients():
     model(x).sum().backward()
     assert not model.training and x.grad is not None
     assert all(p.grad is None and not p.requires_grad for p in model.parameters())
+
+
+def test_network_skips_the_transform():
+    model = DefendedModel(nn.Flatten(), 0.5, 0.25, transform=nn.Hardtanh(0.0, 0.5))
+    x = torch.rand(3, 1, 2, 2)
+    torch.testing.assert_close(model.network(x), ((x - 0.5) / 0.25).flatten(1))

@@ -1,4 +1,4 @@
-"""InMemoryImageDataModule: argument checks, seeded split, stages, loaders and batch conversion."""
+"""ImageDataModule: argument checks, seeded split, stages, steps, loaders and batch conversion."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lit_robust.data import InMemoryImageDataModule, SyntheticImages
-from lit_robust.data.base import Split
+from lit_robust.data import ImageDataModule, ImageSource, PrecomputeStep, SyntheticImages
 from lit_robust.data.dataset import Batch
+from lit_robust.data.source import Split
 
 
-class IndexedImages(InMemoryImageDataModule):
+class IndexedSource(ImageSource):
     """Every pixel of image i is i (train) or 200 + i (test), so splits can be told apart by value."""
 
     num_classes = 10
@@ -22,14 +22,15 @@ class IndexedImages(InMemoryImageDataModule):
     std = (0.25,)
     sizes = {"train": 100, "test": 30}
 
-    def prepare_data(self) -> None:
-        pass
-
-    def load_split(self, split: Split) -> Batch:
+    def load(self, split: Split) -> Batch:
         count = self.sizes[split]
         ids = torch.arange(count) + (200 if split == "test" else 0)
         images = ids.view(-1, 1, 1, 1).expand(-1, 1, 8, 8).to(torch.uint8).clone()
         return images, ids % 10
+
+
+def IndexedImages(**kwargs) -> ImageDataModule:
+    return ImageDataModule(IndexedSource(), **kwargs)
 
 
 def ids(data: Batch) -> list[int]:
@@ -140,6 +141,53 @@ def test_train_loader_shuffles_keeps_the_last_batch_and_uses_batch_size():
     assert [i for images, _ in val_batches for i in images[:, 0, 0, 0].tolist()] == ids(datamodule.val_data)
 
 
+def test_metadata_is_the_sources_without_loading():
+    datamodule = IndexedImages()
+    assert (datamodule.num_classes, datamodule.in_channels, datamodule.input_size) == (10, 1, 8)
+    assert (datamodule.mean, datamodule.std) == ((0.5,), (0.25,))
+    assert datamodule.train_data is None
+
+
+def test_a_source_and_steps_of_the_wrong_kind_are_refused():
+    with pytest.raises(TypeError, match="source must be an ImageSource"):
+        ImageDataModule("MNIST")
+    with pytest.raises(TypeError, match="steps must be PrecomputeSteps, got str"):
+        ImageDataModule(IndexedSource(), steps=["double"])
+
+
+class AddToTrain(PrecomputeStep):
+    """Adds ``amount`` to the training images; records the splits it saw."""
+
+    def __init__(self, amount: int) -> None:
+        self.amount = amount
+        self.seen: list[str] = []
+
+    def __call__(self, split, data, source):
+        self.seen.append(split)
+        assert isinstance(source, IndexedSource)
+        return (data[0] + self.amount, data[1]) if split == "train" else data
+
+
+def test_steps_run_in_order_on_every_split_once():
+    first, second = AddToTrain(1), AddToTrain(10)
+    datamodule = IndexedImages(steps=[first, second], seed=4)
+    plain = IndexedImages(seed=4)
+    for data in (datamodule, plain):
+        data.setup("fit")
+        data.setup("fit")
+        data.setup("test")
+    assert first.seen == second.seen == ["train", "val", "test"]
+    assert [i - 11 for i in ids(datamodule.train_data)] == ids(plain.train_data)
+    assert ids(datamodule.val_data) == ids(plain.val_data)
+    assert ids(datamodule.test_data) == ids(plain.test_data)
+
+
+def test_without_validation_the_steps_see_no_val_split():
+    step = AddToTrain(1)
+    IndexedImages(steps=[step], val_size=0).setup("fit")
+    assert step.seen == ["train"]
+
+
 def test_replaced_train_data_survives_setup_and_feeds_the_loader():
     datamodule = IndexedImages(batch_size=1000)
     datamodule.setup("fit")
@@ -160,7 +208,7 @@ def test_loader_with_a_worker_serves_stacked_batches():
     assert [tuple(images.shape) for images, _ in batches] == [(40, 1, 8, 8), (40, 1, 8, 8), (10, 1, 8, 8)]
 
 
-def transfer(datamodule: InMemoryImageDataModule, batch: Batch, training: bool | None) -> torch.Tensor:
+def transfer(datamodule: ImageDataModule, batch: Batch, training: bool | None) -> torch.Tensor:
     datamodule.trainer = None if training is None else SimpleNamespace(training=training)
     images, labels = datamodule.on_after_batch_transfer(batch, 0)
     assert torch.equal(labels, batch[1])
@@ -168,7 +216,7 @@ def transfer(datamodule: InMemoryImageDataModule, batch: Batch, training: bool |
 
 
 def test_batches_become_floats_in_unit_range_and_are_augmented_only_while_training():
-    datamodule = SyntheticImages(num_samples=64, input_size=16, augment=True, val_size=0)
+    datamodule = ImageDataModule(SyntheticImages(num_samples=64, input_size=16), augment=True, val_size=0)
     datamodule.setup("fit")
     batch = datamodule.train_data
     expected = batch[0].float() / 255
@@ -183,6 +231,6 @@ def test_batches_become_floats_in_unit_range_and_are_augmented_only_while_traini
 
 
 def test_augment_off_leaves_training_batches_alone():
-    datamodule = SyntheticImages(num_samples=16, input_size=16, augment=False, val_size=0)
+    datamodule = ImageDataModule(SyntheticImages(num_samples=16, input_size=16), augment=False, val_size=0)
     datamodule.setup("fit")
     assert torch.equal(transfer(datamodule, datamodule.train_data, True), datamodule.train_data[0] / 255)
