@@ -26,7 +26,7 @@ data:
 		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
 	else \
 		echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist' (Debian/Ubuntu)"; \
-		echo "or set 'data.init_args.download: true' in configs/quickstart.yaml."; \
+		echo "or set 'data.source.init_args.download: true' in configs/quickstart.yaml."; \
 	fi
 
 demo: $(STAMP) data

@@ -37,14 +37,12 @@ class ImageDataModule(LightningDataModule):
 
     In YAML::
 
-        data:
-          class_path: ImageDataModule
-          init_args:
-            source: {class_path: MNIST, init_args: {data_dir: data, sample: true}}
-            batch_size: 128
-            val_size: 5000
-            steps:  # optional, run in order at setup
-              - {class_path: ConstantPerturbations, init_args: {copies: 10, eps: 0.3}}
+        data:  # the CLI's data section is this class's arguments
+          source: {class_path: MNIST, init_args: {data_dir: data, sample: true}}
+          batch_size: 128
+          val_size: 5000
+          steps:  # optional, run in order at setup
+            - {class_path: ConstantPerturbations, init_args: {copies: 10, eps: 0.3}}
 
     The metadata ``num_classes``, ``in_channels``, ``input_size``, ``mean`` and ``std`` is the source's,
     known without loading any data, so the CLI links it into the model when both are instantiated.
