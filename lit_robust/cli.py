@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, LightningModule
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that their classes' short names resolve in configs.
@@ -30,7 +30,7 @@ from lit_robust.checkpoint_run import log_into_checkpoint_run
 from lit_robust.cli_links import LinkingArgumentParser, accepted_links, link_data_to_model
 from lit_robust.data import ImageDataModule
 from lit_robust.defenses import RobustClassifier
-from lit_robust.lightning_internals import hyperparameter_instantiators
+from lit_robust.lightning_internals import CommandLineOverCheckpoint, hyperparameter_instantiators
 from lit_robust.models import check_backbone_fits
 from lit_robust.upstream_warnings import ignore_lightning_leafspec_warning
 from lit_robust.validation import check_checkpoint_file
@@ -59,13 +59,16 @@ def _skip_unset(skip_none: bool | None, kwargs: dict[str, Any]) -> dict[str, Any
     return kwargs if skip_none is None else {"skip_unset": skip_none, **kwargs}
 
 
-class RobustCLI(LightningCLI):
+class RobustCLI(CommandLineOverCheckpoint):
     """LightningCLI with the datamodule's metadata linked into the model.
 
     The model and the datamodule get their YAML config as hyper-parameters (``load_from_checkpoint`` rebuilds
     them from it), through instantiators passed to the parser's ``instantiate`` (Lightning's own way, its
     ``load_from_checkpoint_support``, registers them with a deprecated jsonargparse API, so it is off).
-    Optimisers are the defenses' own (``auto_configure_optimizers`` is off).
+    Optimisers are the defenses' own (``auto_configure_optimizers`` is off). The model of ``--ckpt_path`` is
+    the default that config files and ``--model...`` arguments override (:class:`~lit_robust.
+    lightning_internals.CommandLineOverCheckpoint`): ``test --ckpt_path X --model.init_args.test_samples=5``
+    tests X's model with 5 samples.
     """
 
     def __init__(self, *args: Any, parser_class: type = RobustArgumentParser, **kwargs: Any) -> None:
@@ -87,7 +90,7 @@ class RobustCLI(LightningCLI):
             self.config = parser.parse_object(args)
         else:
             self.config = parser.parse_args(args)
-        # Lightning reads the hyper-parameters of --ckpt_path right after parsing: check the file first.
+        # The hyper-parameters of --ckpt_path are read right after parsing: check the file first.
         if self.config.get("subcommand"):
             check_checkpoint_file(self.config[self.config.subcommand].get("ckpt_path"))
 

@@ -5,6 +5,8 @@
   plain values); Lightning offers no public way to do it. Lightning registers it with jsonargparse's
   deprecated parser-wide ``add_instantiator``; lit_robust passes it to ``ArgumentParser.instantiate``
   instead (:func:`hyperparameter_instantiators`).
+- ``LightningCLI._parse_ckpt_path`` (replaced) and ``LightningCLI._parser``: the hyper-parameters of
+  ``--ckpt_path`` become defaults under the command line (:class:`CommandLineOverCheckpoint`).
 - ``hparams_mixin._given_hyperparameters`` tells a module whether LightningCLI is building it with its
   config as hyper-parameters (:func:`given_hyperparameters`).
 """
@@ -12,8 +14,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
 from lightning.pytorch.core.mixins import hparams_mixin
@@ -90,3 +94,42 @@ def given_hyperparameters() -> dict[str, Any] | None:
     being built that way, which decides whether its live arguments must be kept out of the hparams.
     """
     return hparams_mixin._given_hyperparameters.get()
+
+
+class CommandLineOverCheckpoint(LightningCLI):
+    """LightningCLI whose ``--ckpt_path`` hyper-parameters are defaults that the command line overrides.
+
+    Lightning 2.6 parses the model's hyper-parameters stored in the checkpoint of ``--ckpt_path`` *over*
+    the parsed command line (its private ``LightningCLI._parse_ckpt_path``, called after
+    ``parse_arguments``), so a ``--model...`` argument or a config file given beside a checkpoint is
+    silently replaced by the checkpoint's own model (Lightning-AI/pytorch-lightning#21455, open). Here
+    ``_parse_ckpt_path`` makes them the subcommand parser's ``model`` defaults (through the private
+    ``LightningCLI._parser``) and parses the command line again over them: the checkpoint's model unless
+    the config files and arguments say otherwise, as for any other default.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """LightningCLI's arguments; ``args`` (the command line) is kept to be parsed again."""
+        self.command_line = kwargs.get("args")
+        super().__init__(*args, **kwargs)
+
+    def _parse_ckpt_path(self) -> None:
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return
+        model = checkpoint_model_config(self.config[subcommand].get("ckpt_path"))
+        if model is None:
+            return
+        self._parser(subcommand).set_defaults(model=model)
+        self.parse_arguments(self.parser, self.command_line)
+
+
+def checkpoint_model_config(ckpt_path: str | None) -> dict[str, Any] | None:
+    """The model config stored as hyper-parameters in a checkpoint (``class_path`` and ``init_args``), or
+    ``None`` without a checkpoint file or without a class path in its hyper-parameters."""
+    if not ckpt_path or not Path(ckpt_path).is_file():
+        return None
+    hparams = dict(torch.load(ckpt_path, weights_only=True, map_location="cpu").get("hyper_parameters", {}))
+    hparams.pop("_instantiator", None)
+    class_path = hparams.pop("_class_path", None)
+    return None if class_path is None else {"class_path": class_path, "init_args": hparams}

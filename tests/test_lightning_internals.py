@@ -61,3 +61,12 @@ def test_cli_built_modules_keep_the_backbone_config_and_python_built_ones_leave_
     assert cli.model.hparams["backbone"]["class_path"] == "lit_robust.models.MLP"
     python_built = RobustClassifier(torch.nn.Flatten(), num_classes=2)
     assert "backbone" not in python_built.hparams and "optimizer" not in python_built.hparams
+
+
+def test_lightning_reads_the_checkpoint_after_parsing_through_the_hooks_we_replace_and_call():
+    """``CommandLineOverCheckpoint`` replaces ``_parse_ckpt_path``, which must run right after
+    ``parse_arguments``, and reaches a subcommand's parser through ``_parser(subcommand)``."""
+    source = inspect.getsource(LightningCLI.__init__)
+    assert source.index("self.parse_arguments(") < source.index("self._parse_ckpt_path()")
+    assert source.index("self._parse_ckpt_path()") < source.index("self.instantiate_classes()")
+    assert list(inspect.signature(LightningCLI._parser).parameters) == ["self", "subcommand"]

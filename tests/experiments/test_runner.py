@@ -8,6 +8,7 @@ import statistics
 from lit_robust.cli import run_cli
 from lit_robust.experiments import ResultStore, Runner, load_spec, render
 from lit_robust.experiments.store import read
+from tests.experiments.conftest import tiny_spec, write_spec
 
 
 class CountingCLI:
@@ -76,3 +77,27 @@ def test_a_killed_fit_is_redone(workspace):
     cli.calls.clear()
     Runner(spec, store, cli=cli, log=lambda line: None).run(rows=["wide"], seeds=[0])
     assert cli.calls == ["fit", "test"]
+
+
+def test_a_test_override_of_the_model_reaches_the_tested_model(workspace):
+    """A row testing another row's checkpoint with ``test_overrides`` on the model tests the overridden model,
+    not the one stored in the checkpoint's hyper-parameters."""
+    rows = [
+        *tiny_spec()["rows"][:1],
+        {
+            "name": "smoothed",
+            "checkpoint_of": "wide",
+            "test_overrides": {"model.init_args.label_smoothing": 0.5},
+        },
+    ]
+    spec = load_spec(write_spec(workspace, tiny_spec(rows=rows), name="override"))
+    store = ResultStore("results", "work")
+    models = []
+
+    def cli(args: list[str]):
+        built = run_cli(args)
+        models.append((args[0], built.model.hparams.label_smoothing))
+        return built
+
+    Runner(spec, store, cli=cli, log=lambda line: None).run(seeds=[0])
+    assert models == [("fit", 0.0), ("test", 0.0), ("test", 0.5)]
