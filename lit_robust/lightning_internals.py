@@ -129,7 +129,8 @@ def checkpoint_model_config(ckpt_path: str | None) -> dict[str, Any] | None:
     ``None`` without a checkpoint file or without a class path in its hyper-parameters."""
     if not ckpt_path or not Path(ckpt_path).is_file():
         return None
-    hparams = dict(torch.load(ckpt_path, weights_only=True, map_location="cpu").get("hyper_parameters", {}))
+    checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu", mmap=True)
+    hparams = dict(checkpoint.get("hyper_parameters", {}))
     hparams.pop("_instantiator", None)
     class_path = hparams.pop("_class_path", None)
     return None if class_path is None else {"class_path": class_path, "init_args": hparams}
