@@ -29,6 +29,7 @@ A spec is a YAML file (``configs/experiments/<defense>/<table>.yaml``)::
         overrides: {trainer.max_epochs: 1}          # for every row, before the row's own
         evaluation: [...]                           # replaces the top-level overlay at this scale
         rows: {PR k=3: {config: ..., overrides: {...}, test_overrides: {...}}}   # merged into the row
+        leave_out: [black-box]                      # rows not run at this scale (the budget's choice)
       paper:
         seeds: [0]
 
@@ -75,7 +76,7 @@ ROW_KEYS = {
     "checkpoint_of",
     "metrics",
 }
-SCALE_KEYS = {"seeds", "overrides", "evaluation", "rows"}
+SCALE_KEYS = {"seeds", "overrides", "evaluation", "rows", "leave_out"}
 SCALE_ROW_KEYS = {"config", "overrides", "test_overrides", "evaluation"}
 COLUMN_KEYS = {"name", "metric", "scale", "offset", "digits"}
 
@@ -127,6 +128,7 @@ class Spec:
     overrides: dict[str, Any]
     rows: list[Row]
     columns: list[Column]
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -168,6 +170,7 @@ def load_spec(path: str | Path, scale: str = "cpu") -> Spec:
     unknown = set(scale_rows) - {r.name for r in rows}
     if unknown:
         raise SpecError(f"{where}: scales.{scale}.rows names rows that do not exist: {sorted(unknown)}.")
+    rows, left_out = _leave_out(rows, chosen.get("leave_out", []), f"{where}: scales.{scale}.leave_out")
     seeds = chosen["seeds"]
     if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds)):
         raise SpecError(f"{where}: scales.{scale}.seeds must be a non-empty list of integers, got {seeds!r}.")
@@ -177,8 +180,23 @@ def load_spec(path: str | Path, scale: str = "cpu") -> Spec:
     return Spec(
         path=path, scale=scale, title=str(raw["title"]), paper=str(raw["paper"]), checkpoint=checkpoint,
         seeds=seeds, overrides=_mapping(chosen.get("overrides", {}), f"{where}: scales.{scale}.overrides"),
-        rows=rows, columns=columns,
+        rows=rows, columns=columns, left_out=left_out,
     )  # fmt: skip
+
+
+def _leave_out(rows: list[Row], names: Any, where: str) -> tuple[list[Row], list[str]]:
+    """The rows run at this scale, and the names of those the scale leaves out."""
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise SpecError(f"{where} must be a list of row names, got {names!r}.")
+    unknown = set(names) - {r.name for r in rows}
+    if unknown:
+        raise SpecError(f"{where} names rows that do not exist: {sorted(unknown)}.")
+    kept = [r for r in rows if r.name not in names]
+    for row in kept:
+        needed = [name for name in references(row) if name in names]
+        if needed:
+            raise SpecError(f"{where}: row {row.name!r} uses the checkpoints of left-out rows {needed}.")
+    return kept, list(names)
 
 
 def _row(

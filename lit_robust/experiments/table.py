@@ -58,6 +58,9 @@ def render(spec: Spec, store: ResultStore) -> str:
         f"`lit-robust-experiments table {spec.path}{scale}` from the runs of "
         f"`lit-robust-experiments run {spec.path}{scale}`."
     )
+    if spec.left_out:
+        intro += f" Not run at this scale: {', '.join(spec.left_out)} (the spec's `leave_out`)."
+
     return "\n".join([intro, "", *lines, "", f"Commands (seed {spec.seeds[0]}):", "", *commands]) + "\n"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lit_robust.experiments import ResultStore, Runner, SpecError, load_spec
+from lit_robust.experiments import ResultStore, Runner, SpecError, load_spec, render
 from tests.experiments.conftest import tiny_spec, write_spec
 
 ROOT = Path(__file__).parents[2]
@@ -50,6 +50,15 @@ def test_the_dry_run_reports_the_cli_error(workspace):
         ({"rows": [{"name": "x", "checkpoint_of": "y"}]}, "refers to row 'y'"),
         ({"scales": {"paper": {"seeds": [0]}}}, "no scale 'cpu'"),
         ({"scales": {"cpu": {"seeds": []}}}, "seeds must be a non-empty list"),
+        ({"scales": {"cpu": {"seeds": [0], "leave_out": ["nope"]}}}, "rows that do not exist: \\['nope'\\]"),
+        ({"scales": {"cpu": {"seeds": [0], "leave_out": "wide"}}}, "must be a list of row names"),
+        (
+            {
+                "rows": [{"name": "wide", "config": "tiny.yaml"}, {"name": "again", "checkpoint_of": "wide"}],
+                "scales": {"cpu": {"seeds": [0], "leave_out": ["wide"]}},
+            },
+            "row 'again' uses the checkpoints of left-out rows \\['wide'\\]",
+        ),
     ],
 )
 def test_invalid_specs_name_the_problem(workspace, changes, message):
@@ -74,3 +83,14 @@ def test_scales_merge_rows_and_placeholders_resolve(workspace):
     args = test_args(loaded, loaded.rows[1], 1, lambda row, seed: f"{row}@{seed}", [])
     assert '"source": ["wide@0", "wide@2"]' in args[-2] and '"one": "wide@1"' in args[-2]
     assert args[-1] == "--ckpt_path=wide@1" and "--trainer.max_epochs=3" in args
+
+
+def test_a_scale_leaves_rows_out_and_the_table_says_so(workspace):
+    spec = tiny_spec(scales={"cpu": {"seeds": [0], "leave_out": ["narrow"]}, "paper": {"seeds": [0]}})
+    path = write_spec(workspace, spec, "left_out")
+    cpu, paper = load_spec(path), load_spec(path, "paper")
+    assert [r.name for r in cpu.rows] == ["wide"] and cpu.left_out == ["narrow"]
+    assert [r.name for r in paper.rows] == ["wide", "narrow"] and paper.left_out == []
+    table = render(cpu, ResultStore("results", "work"))
+    assert "Not run at this scale: narrow" in table and "| narrow |" not in table
+    assert "Not run at this scale" not in render(paper, ResultStore("results", "work"))
