@@ -9,6 +9,7 @@ from torch import Tensor
 
 from lit_robust.data.cache import cache_file, cache_key, checksum, load_cached, save_cached
 from lit_robust.data.dataset import Batch
+from lit_robust.data.seeding import global_seed
 from lit_robust.data.source import ImageSource
 from lit_robust.data.step import PrecomputeStep
 from lit_robust.validation import check_int
@@ -22,7 +23,8 @@ class CachedStep(PrecomputeStep):
     :meth:`cached`.
 
     Args:
-        seed: seed of what the step generates.
+        seed: seed of what the step generates; ``None`` follows the run's seed (``seed_everything``), so
+            that runs with different seeds generate different tensors.
         cache_dir: directory of the cache; ``None`` generates at every setup.
         progress: show a progress bar while generating.
     """
@@ -30,11 +32,17 @@ class CachedStep(PrecomputeStep):
     cache_prefix: str
     """Start of the cache files' names."""
 
-    def __init__(self, seed: int = 0, cache_dir: str | None = None, progress: bool = True) -> None:
-        check_int("seed", seed, 0)
+    def __init__(self, seed: int | None = 0, cache_dir: str | None = None, progress: bool = True) -> None:
+        if seed is not None:
+            check_int("seed", seed, 0)
         self.seed = seed
         self.cache_dir = cache_dir
         self.progress = progress
+
+    @property
+    def generation_seed(self) -> int:
+        """The seed the step generates from: ``seed``, or the run's seed when ``seed`` is ``None``."""
+        return global_seed() if self.seed is None else self.seed
 
     @staticmethod
     def key_of(clean: Batch, source: ImageSource, **fields: Any) -> str:

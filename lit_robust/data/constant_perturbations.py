@@ -63,7 +63,9 @@ class ConstantPerturbations(CachedStep):
         copies: perturbed copies of each training image (the paper's K).
         eps: bound of the uniform perturbation, or standard deviation of the normal one, in [0, 1] pixels.
         distribution: ``"uniform"`` (U(-eps, eps), the paper's method) or ``"normal"`` (N(0, eps^2)).
-        seed: seed of the perturbations (and of the frozen augmentation).
+        seed: seed of the perturbations (and of the frozen augmentation); ``None``: the run's seed
+            (``seed_everything``), so that each seed of an experiment trains on its own perturbation set,
+            as the paper's runs do.
         freeze_augmentation: crop and flip each copy once at generation, as the original code does.
         cache_dir: directory where the perturbation codes are cached; ``None`` draws them at every setup.
         progress: show a progress bar while generating.
@@ -76,7 +78,7 @@ class ConstantPerturbations(CachedStep):
         copies: int = 10,
         eps: float = 0.3,
         distribution: Distribution = "uniform",
-        seed: int = 0,
+        seed: int | None = 0,
         freeze_augmentation: bool = False,
         cache_dir: str | None = None,
         progress: bool = True,
@@ -103,8 +105,8 @@ class ConstantPerturbations(CachedStep):
     # ------------------------------------------------------------------------------------ generation
     def cache_key(self, clean: Batch, source: ImageSource) -> str:
         """Hex key of every parameter that determines the codes, including the training data."""
-        fields = {name: getattr(self, name) for name in ("copies", "eps", "distribution", "seed")}
-        return self.key_of(clean, source, version=CACHE_VERSION, **fields)
+        fields = {name: getattr(self, name) for name in ("copies", "eps", "distribution")}
+        return self.key_of(clean, source, version=CACHE_VERSION, seed=self.generation_seed, **fields)
 
     def extended(self, clean: Batch, source: ImageSource) -> PerturbedCopies:
         """The clean uint8 training set with its perturbed copies, from the cache when it holds them."""
@@ -117,10 +119,10 @@ class ConstantPerturbations(CachedStep):
         return PerturbedCopies(images, labels, codes, self.encoding, offsets, flips, padding)
 
     def generate(self, images: Tensor) -> Tensor:
-        """The perturbation codes ``(copies, N, C, H, W)`` of the uint8 ``images``, drawn from ``seed``."""
+        """The perturbation codes ``(copies, N, C, H, W)`` of the uint8 ``images``, from the step's seed."""
         copies, count, encoding = self.copies, len(images), self.encoding
         codes = torch.empty((copies, *images.shape), dtype=encoding.dtype)
-        generator = seeded_generator(self.seed, 0)
+        generator = seeded_generator(self.generation_seed, 0)
         chunks = [(j, start) for j in range(copies) for start in range(0, count, CHUNK)]
         for j, start in tqdm(chunks, desc="constant perturbations", disable=not self.progress):
             like = images[start : start + CHUNK]
@@ -130,7 +132,7 @@ class ConstantPerturbations(CachedStep):
 
     def frozen_augmentation(self, count: int, padding: int) -> tuple[Tensor, Tensor]:
         """Crop corners ``(copies, N, 2)`` in ``[0, 2 * padding]`` and flips ``(copies, N)`` of the copies."""
-        generator = seeded_generator(self.seed, 1)
+        generator = seeded_generator(self.generation_seed, 1)
         shape = (self.copies, count)
         offsets = torch.randint(0, 2 * padding + 1, (*shape, 2), generator=generator, dtype=torch.uint8)
         return offsets, torch.rand(shape, generator=generator) < 0.5

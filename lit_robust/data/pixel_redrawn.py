@@ -51,7 +51,7 @@ class PixelRedrawn(CachedStep):
             ``redraw_seed`` is ignored here, the draws follow ``seed``.
         redraws: redrawn copies of each training image.
         redraw_eval: also redraw the validation and test images (once).
-        seed: seed of the redraws.
+        seed: seed of the redraws; ``None``: the run's seed (``seed_everything``).
         cache_dir: directory where the redrawn images are cached; ``None`` redraws at every setup.
         progress: show a progress bar while redrawing.
     """
@@ -63,7 +63,7 @@ class PixelRedrawn(CachedStep):
         redrawer: PixelRedrawer,
         redraws: int = 1,
         redraw_eval: bool = False,
-        seed: int = 0,
+        seed: int | None = 0,
         cache_dir: str | None = None,
         progress: bool = True,
     ) -> None:
@@ -96,7 +96,7 @@ class PixelRedrawn(CachedStep):
             pr_models=checksum(*redrawer.state_dict().values()),
             redrawer=[redrawer.choice, redrawer.grayscale, redrawer.decimals],
             redraws=self.copies(split),
-            seed=self.seed,
+            seed=self.generation_seed,
         )
 
     def redrawn(self, split: Stage, clean: Batch, source: ImageSource) -> Batch:
@@ -108,7 +108,7 @@ class PixelRedrawn(CachedStep):
         """``copies(split)`` redraws of the uint8 ``images``, redraw after redraw, as one uint8 tensor."""
         copies, count = self.copies(split), len(images)
         out = torch.empty((copies * count, *images.shape[1:]), dtype=torch.uint8)
-        generator = seeded_generator(self.seed, SPLITS.index(split))
+        generator = seeded_generator(self.generation_seed, SPLITS.index(split))
         chunks = [(j, start) for j in range(copies) for start in range(0, count, CHUNK)]
         for j, start in tqdm(chunks, desc=f"pixel redrawn ({split})", disable=not self.progress):
             chunk = to_unit_range(images[start : start + CHUNK])

@@ -125,6 +125,15 @@ def test_same_seed_same_copies_without_touching_the_global_rng():
     assert not torch.equal(everything(wrapped(seed=8, freeze_augmentation=True).train_data)[0], first)
 
 
+def test_seed_none_follows_the_runs_seed(monkeypatch):
+    def copies(run_seed: int) -> torch.Tensor:
+        monkeypatch.setenv("PL_GLOBAL_SEED", str(run_seed))  # what seed_everything(run_seed) sets
+        return everything(wrapped(seed=None).train_data)[0]
+
+    assert torch.equal(copies(7), everything(wrapped(seed=7).train_data)[0])
+    assert torch.equal(copies(7), copies(7)) and not torch.equal(copies(7), copies(8))
+
+
 class Digits(SyntheticImages):
     hflip = False  # like SVHN: live augmentation never mirrors
 
