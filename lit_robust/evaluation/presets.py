@@ -13,12 +13,11 @@ attacks what the earlier ones left, and each point stops at its first success:
   Fashion-MNIST points: equal at L-inf eps 0.03, 0.6-0.7 points above it at 0.1; a screening preset, report
   ``standard``), after MALT (Melamed et al. 2024: choose the target by a linear estimate of the distance to
   each class's boundary) and A3 (Liu et al. 2022: discard each point at its first success, spend further
-  effort only where the margin stays small). First targeted
-  APGD-DLR (100 steps) towards the class whose linearised boundary is nearest (the DeepFool rule: one batched
-  gradient per point chooses it); then APGD-T on the two highest-scoring classes, only for the 30% of the
-  surviving points whose margin is smallest (:class:`~lit_robust.evaluation.focus.Closest`). Every point
-  stops at its first success. No Square and no FAB: use ``standard`` or ``rand`` where gradients may be
-  masked.
+  effort only where the margin stays small). First targeted APGD-DLR (100 steps) towards the class whose
+  linearised boundary is nearest (the DeepFool rule: one batched gradient per point chooses it); then APGD-T
+  on the two highest-scoring classes, only for the 30% of the surviving points whose margin is smallest
+  (:class:`~lit_robust.evaluation.focus.Closest`). Every point stops at its first success. No Square and no
+  FAB: use ``standard`` or ``rand`` where gradients may be masked.
 
 In a config, :class:`~lit_robust.callbacks.RobustnessEvaluation` takes a preset by name (``preset:
 standard``) and builds it at the largest epsilon of its grid (the cascade sweeps the grid with ``with_eps``).
