@@ -83,10 +83,15 @@ def torchattacks_cascade(model: nn.Module, x: Tensor, y: Tensor, eps: float, bat
     )
 
 
-def preset(model: nn.Module, x: Tensor, y: Tensor, eps: float, version: str, batch_size: int) -> dict:
-    """Robust accuracy, seconds and passes of one of our presets."""
+def preset(
+    model: nn.Module, x: Tensor, y: Tensor, eps: float, version: str, batch_size: int, records: Path | None
+) -> dict:
+    """Robust accuracy, seconds and passes of one of our presets (per-point records saved to ``records``)."""
     attacks, cpu = autoattack(eps, "Linf", version), time.process_time()
     report = evaluate_robustness(model, x, y, attacks, [eps], batch_size=batch_size, worst_case_only=True)
+    if records is not None:
+        records.parent.mkdir(parents=True, exist_ok=True)
+        report.records.save(records)
     forward, backward = report.passes()
     return _row(report.accuracy("worst", eps), report.seconds, time.process_time() - cpu, forward, backward)
 
@@ -121,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--points", type=int, default=1000, help="first test points evaluated")
+    parser.add_argument("--points", type=int, default=1000, help="test points evaluated")
+    parser.add_argument("--offset", type=int, default=0, help="index of the first test point evaluated")
     parser.add_argument("--epsilons", type=float, nargs="+", default=[0.1, 0.03], help="L-inf radii")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs of each model")
     parser.add_argument("--train-batches", type=int, default=None, help="limit the batches of each epoch")
@@ -131,6 +137,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--json", default=None, help="write the numbers to this file")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS, help="run only these")
+    parser.add_argument(
+        "--records", default=None, help="folder for the presets' per-point records (MODEL_EPS_PRESET.csv)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -147,21 +157,26 @@ def main() -> None:
     data = FashionMNIST(data_dir=args.data_dir)
     data.prepare()
     images, labels = data.load("test")
-    x, y = to_unit_range(images[: args.points].to(device)), labels[: args.points].to(device)
-    results = _resumed(args.json, len(y), device)
+    chosen = slice(args.offset, args.offset + args.points)
+    x, y = to_unit_range(images[chosen].to(device)), labels[chosen].to(device)
+    results = _resumed(args.json, len(y), args.offset, device)
     lines = []
     for name, model in models.items():
         model = model.to(device).eval().requires_grad_(False)
         clean = (_predict(model, x) == y).double().mean().item()
-        print(f"{name}: clean accuracy {clean:.2%} on {len(y)} test points", flush=True)
+        print(
+            f"{name}: clean accuracy {clean:.2%} on test points {args.offset} to {args.offset + len(y) - 1}",
+            flush=True,
+        )
         for eps in args.epsilons:
             rows = results["runs"].setdefault(f"{name}/eps={eps:g}", {"clean_acc": clean})
-            for method in METHODS:
+            for method in args.methods:
                 if method not in rows:
+                    records = Path(args.records) / f"{name}_{eps:g}_{method}.csv" if args.records else None
                     rows[method] = (
                         torchattacks_cascade(model, x, y, eps, args.batch_size)
                         if method == "torchattacks"
-                        else preset(model, x, y, eps, method, args.batch_size)
+                        else preset(model, x, y, eps, method, args.batch_size, records)
                     )
                     if args.json:  # after every method: an interrupted run resumes from here
                         Path(args.json).write_text(json.dumps(results, indent=1))
@@ -172,19 +187,28 @@ def main() -> None:
                     f"forward {row['forward']:>11,}  backward {row['backward']:>10,}",
                     flush=True,
                 )
-            lines += verdicts(rows, name, eps)
+            if all(method in rows for method in METHODS):
+                lines += verdicts(rows, name, eps)
     print("\n".join(["", "Targets (a: torchattacks cascade, b: standard, c: fast)", *lines]))
 
 
-def _resumed(path: str | None, points: int, device: torch.device) -> dict:
-    """The numbers of an earlier run of the same size from ``path``, or a fresh record."""
-    fresh = {"points": points, "device": str(device), "torch": torch.__version__, "runs": {}}
+def _resumed(path: str | None, points: int, offset: int, device: torch.device) -> dict:
+    """The numbers of an earlier run on the same test points from ``path``, or a fresh record."""
+    fresh = {
+        "points": points,
+        "offset": offset,
+        "device": str(device),
+        "torch": torch.__version__,
+        "runs": {},
+    }
     if path is None or not Path(path).is_file():
         return fresh
     earlier = json.loads(Path(path).read_text())
-    if earlier.get("points") != points:
+    held = (earlier.get("points"), earlier.get("offset", 0))
+    if held != (points, offset):
         raise SystemExit(
-            f"{path} holds a run on {earlier.get('points')} points, not {points}: use another file."
+            f"{path} holds a run on {held[0]} points from test point {held[1]}, not {points} from {offset}: "
+            "use another file."
         )
     return earlier
 
