@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from lit_robust.attacks.base import Model
+from lit_robust.attacks.base import Model, Norm
 from lit_robust.attacks.gradient import input_gradient
+
+DUAL_ORDER = {"Linf": 1.0, "L2": 2.0, "L1": float("inf")}
+"""Order ``q`` of each norm's dual: the distance in that norm to the hyperplane ``f + w.d = 0`` is
+``|f| / ||w||_q``."""
 
 
 def other_classes(logits: Tensor, source: Tensor, count: int | None = None) -> Tensor:
@@ -42,9 +46,14 @@ def boundaries(model: Model, x: Tensor, source: Tensor, candidates: Tensor) -> t
     )
 
 
+def distances(f: Tensor, w: Tensor, norm: Norm = "L2") -> Tensor:
+    """Distances in ``norm`` to the linearised boundaries, ``|f_k| / ||w_k||_q`` with ``q`` the dual order."""
+    return f.abs() / w.flatten(2).norm(p=DUAL_ORDER[norm], dim=2).clamp_min(1e-12)
+
+
 def closest(f: Tensor, w: Tensor) -> Tensor:
-    """Index (into the candidates) of the nearest linearised boundary, ``argmin_k |f_k| / ||w_k||``."""
-    return (f.abs() / w.flatten(2).norm(dim=2).clamp_min(1e-12)).argmin(dim=1)
+    """Index (into the candidates) of the nearest linearised boundary in L2, ``argmin_k |f_k| / ||w_k||``."""
+    return distances(f, w).argmin(dim=1)
 
 
 def closest_class(model: Model, x: Tensor, logits: Tensor) -> Tensor:
@@ -57,3 +66,15 @@ def closest_class(model: Model, x: Tensor, logits: Tensor) -> Tensor:
     candidates = other_classes(logits, prediction)
     f, w, _ = boundaries(model, x, prediction, candidates)
     return candidates.gather(1, closest(f, w).unsqueeze(1)).squeeze(1)
+
+
+def nearest_classes(model: Model, x: Tensor, logits: Tensor, norm: Norm) -> Tensor:
+    """All classes but the predicted one, ordered by the distance in ``norm`` to their linearised boundary
+    with the predicted class, nearest first (MALT's targeting, Melamed et al. 2024); shape ``(batch, C - 1)``.
+
+    One forward and one backward pass over ``C - 1`` copies of each sample (see :func:`boundaries`).
+    """
+    prediction = logits.argmax(dim=1)
+    candidates = other_classes(logits, prediction)
+    f, w, _ = boundaries(model, x, prediction, candidates)
+    return candidates.gather(1, distances(f, w, norm).argsort(dim=1))

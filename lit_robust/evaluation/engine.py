@@ -140,7 +140,7 @@ class _Run:
                 index = robust.nonzero().squeeze(1)
                 fraction = getattr(planned.attack, "margin_fraction", None)
                 if fraction is not None and planned in self.plan.cascade:
-                    index = closest_points(index, self.records.margin, fraction)
+                    index = closest_points(index, self.records.margin, fraction, int(clean.sum()))
                 if index.numel():
                     fooled, _ = self._attack(planned, eps, x, y, index)
                     robust[index[fooled]] = False

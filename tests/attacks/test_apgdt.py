@@ -10,6 +10,7 @@ import torchattacks
 from torch import Tensor, nn
 
 from lit_robust.attacks import APGD, APGDT
+from lit_robust.attacks.linear import nearest_classes
 
 from .conftest import accuracy
 
@@ -59,8 +60,45 @@ def test_any_misclassification_counts_and_targets_follow_the_clean_ranking() -> 
     assert [t.item() for t in seen] == [1, 2, 3, 4]  # capped at the 4 other classes
 
 
+def _distance_ordered_linear_model() -> nn.Linear:
+    """5 classes on 2 pixels, class 0 predicted at (0.5, 0.5) with logits 4, 3, 2, 1, 0, whose linearised
+    boundaries lie at L-inf distances 10, 0.2, 1.5, 2 and L2 distances 10, 0.28, 2.12, 2 (classes 1-4)."""
+    net = nn.Linear(2, 5)
+    weight = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [1.0, 1.0], [2.0, 0.0]])
+    logits = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0])
+    with torch.no_grad():
+        net.weight.copy_(weight)
+        net.bias.copy_(logits - weight @ torch.full((2,), 0.5))
+    return net
+
+
+@pytest.mark.parametrize(("norm", "order"), [("Linf", [2, 3, 4, 1]), ("L2", [2, 4, 3, 1])])
+def test_linear_ranking_orders_targets_by_distance_in_the_threat_models_norm(
+    norm: str, order: list[int]
+) -> None:
+    net, x = _distance_ordered_linear_model(), torch.full((1, 2), 0.5)
+    torch.testing.assert_close(nearest_classes(net, x, net(x), norm), torch.tensor([order]))  # type: ignore[arg-type]
+    seen: list[int] = []
+
+    class Recorder(APGDT):
+        def run_once(self, model, x, source, y, loss_target, success_target, generator):  # type: ignore[override]
+            seen.append(loss_target.item())
+            return super().run_once(model, x, source, y, loss_target, success_target, generator)
+
+    y = torch.zeros(1, dtype=torch.long)
+    Recorder(0.1, norm, steps=3, num_target_classes=2, ranking="linear", skip_targets=1)(net, x, y)  # type: ignore[arg-type]
+    assert seen == order[1:3]  # the nearest is skipped, the next two are attacked, nearest first
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="num_target_classes"):
         APGDT(0.1, num_target_classes=0)
     with pytest.raises(ValueError, match="norm"):
         APGDT(0.1, norm="L1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ranking"):
+        APGDT(0.1, ranking="confidence")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="skip_targets"):
+        APGDT(0.1, skip_targets=-1)
+    net, x = _distance_ordered_linear_model(), torch.full((1, 2), 0.5)
+    with pytest.raises(ValueError, match="leaves none of 4 classes"):
+        APGDT(0.1, skip_targets=4)(net, x, torch.zeros(1, dtype=torch.long))

@@ -6,6 +6,7 @@ import pytest
 
 from lit_robust.attacks import APGD, APGDT, EOT, FAB, Square
 from lit_robust.evaluation import autoattack, evaluate_robustness
+from lit_robust.evaluation.focus import Closest
 
 
 def test_standard_is_autoattack_with_its_settings():
@@ -42,5 +43,18 @@ def test_the_fast_cascade_is_about_as_strong_as_apgd_ce(blobs_model, blobs):
     assert fast.accuracy("worst", 0.3) <= ce.accuracy("apgd-ce", 0.3) + 0.02
     assert ce.accuracy("apgd-ce", 0.3) < fast.clean_accuracy
     names = [p.name for p in fast.plan.cascade]
-    assert names == ["apgd-t-nearest", "apgd-t"]
+    assert names == ["apgd-t-nearest", "apgd-t-next", "apgd-t-rest"]  # 1, 2 and the last 1 of 4 targets
     assert fast.passes()[1] == sum(fast.passes(n)[1] for n in names) > 0
+
+
+def test_fast_runs_apgdt_over_the_linear_ranking_in_three_shares_of_the_points():
+    attacks = autoattack(0.1, "L2", "fast")
+    first, second, third = attacks.values()
+    assert isinstance(first, APGDT) and first.ranking == "linear" and first.norm == "L2"
+    assert (first.num_target_classes, first.skip_targets) == (1, 0)
+    assert isinstance(second, Closest) and second.margin_fraction == 0.2
+    assert (second.attack.num_target_classes, second.attack.skip_targets) == (2, 1)
+    assert isinstance(third, Closest) and third.margin_fraction == 0.02
+    assert (third.attack.num_target_classes, third.attack.skip_targets, third.attack.steps) == (6, 3, 100)
+    assert list(autoattack(0.1, version="fast", num_classes=3)) == ["apgd-t-nearest", "apgd-t-next"]
+    assert list(autoattack(0.1, version="fast", num_classes=2)) == ["apgd-t-nearest"]
