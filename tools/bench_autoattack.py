@@ -139,6 +139,9 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write the numbers to this file")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS, help="run only these")
     parser.add_argument(
+        "--models", nargs="+", choices=list(CONFIGS), default=list(CONFIGS), help="only these"
+    )
+    parser.add_argument(
         "--records", default=None, help="folder for the presets' per-point records (MODEL_EPS_PRESET.csv)"
     )
     args = parser.parse_args()
@@ -147,6 +150,8 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     models = {}
     for index, (name, config) in enumerate(CONFIGS.items()):
+        if name not in args.models:
+            continue
         saved = Path(args.save) / name / "model.ckpt"
         if args.checkpoints or saved.is_file():
             models[name] = load_source(args.checkpoints[index] if args.checkpoints else saved)
